@@ -1,0 +1,30 @@
+"""gcgeo: 15-minute life-circle reachability for 钢城区 (Gangcheng District, Jinan)."""
+
+from __future__ import annotations
+
+from ._errors import (
+    CategoryError,
+    EmptyNetworkError,
+    FetchError,
+    GcgeoError,
+    InputError,
+    LayerError,
+    OSMFileError,
+    OutputExistsError,
+    ScenarioError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CategoryError",
+    "EmptyNetworkError",
+    "FetchError",
+    "GcgeoError",
+    "InputError",
+    "LayerError",
+    "OSMFileError",
+    "OutputExistsError",
+    "ScenarioError",
+    "__version__",
+]

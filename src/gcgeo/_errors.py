@@ -1,0 +1,61 @@
+"""Exceptions raised by gcgeo.
+
+Every error gcgeo raises on purpose derives from :class:`GcgeoError`, and each
+child also subclasses the builtin it refines, so callers may catch either.
+Messages are one sentence: what was wrong, with which input, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CategoryError",
+    "EmptyNetworkError",
+    "FetchError",
+    "GcgeoError",
+    "InputError",
+    "LayerError",
+    "OSMFileError",
+    "OutputExistsError",
+    "ScenarioError",
+]
+
+
+class GcgeoError(Exception):
+    """Root of every error gcgeo raises on purpose."""
+
+    #: exit code used by the CLI (2 = usage / input error)
+    exit_code: int = 2
+
+
+class InputError(GcgeoError, ValueError):
+    """An input (file, argument, CSV column, coordinate) is invalid."""
+
+
+class OSMFileError(InputError):
+    """An OSM file is missing, unreadable or not OSM."""
+
+
+class EmptyNetworkError(InputError):
+    """The input holds no walkable street network."""
+
+
+class CategoryError(InputError):
+    """A facility category is unknown or the catalogue is malformed."""
+
+
+class LayerError(InputError):
+    """A district layer is missing or invalid."""
+
+
+class ScenarioError(InputError):
+    """A scenario file is malformed or refers to something unknown."""
+
+
+class OutputExistsError(GcgeoError, FileExistsError):
+    """An output file exists and ``overwrite`` was not given."""
+
+
+class FetchError(GcgeoError, ConnectionError):
+    """Downloading OSM data failed (no internet, endpoint down, bad answer)."""
+
+    exit_code = 1

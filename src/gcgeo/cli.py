@@ -1,0 +1,23 @@
+"""The ``gcgeo`` command line: a click group of thin commands over the library.
+
+Each topic keeps its commands in a private ``_cmd_*`` module registered here.
+"""
+
+from __future__ import annotations
+
+import click
+
+from . import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gcgeo")
+def main() -> None:
+    """gcgeo: 15-minute life-circle reachability for 钢城区 (Gangcheng District)."""
+
+
+def _register() -> None:
+    """Attach the commands of each topic module (one line per module)."""
+
+
+_register()
