@@ -18,6 +18,10 @@ def main() -> None:
 
 def _register() -> None:
     """Attach the commands of each topic module (one line per module)."""
+    from ._cmd_core import coverage, reach
+
+    main.add_command(reach)
+    main.add_command(coverage)
 
 
 _register()
