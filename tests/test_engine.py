@@ -196,7 +196,7 @@ def test_point_distances_match_networkx_on_split_graph(beijing_osm: Path) -> Non
                 g[a][b]["length"] = min(g[a][b]["length"], t2 - t1)
             else:
                 g.add_edge(a, b, length=t2 - t1)
-        for t, kind_k, leg in pts:
+        for _t, kind_k, leg in pts:
             g.add_edge(kind_k, ("p", kind_k), length=leg)
     ref = nx.multi_source_dijkstra_path_length(
         g, [("f", int(k)) for k in np.flatnonzero(fs.ok)], weight="length"
