@@ -261,9 +261,11 @@ def build_network(
     lat_map: dict[int, float] = {}
     kept_ways: list[int] = []
     n_private = 0
+    way_private = np.zeros(len(osm.ways), dtype=bool)
     for i, w in enumerate(osm.ways):
         d = walk_decision(w.tags, include_private)
         decisions[d] += 1
+        way_private[i] = d == "keep_private"
         if not d.startswith("keep"):
             continue
         n_private += d == "keep_private"
@@ -337,9 +339,7 @@ def build_network(
         per_way = np.array([ways[i].tags.get(col) for i in range(len(ways))], dtype=object)
         tag_cols[col] = per_way[way_idx]
     way_ids = np.array([w.id for w in ways], dtype=np.int64)[way_idx]
-    private = np.array(
-        [walk_decision(w.tags, include_private) == "keep_private" for w in ways], dtype=bool
-    )[way_idx]
+    private = way_private[way_idx]
     coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
     edges = gpd.GeoDataFrame(
         {

@@ -78,13 +78,11 @@ def snap_points(net: StreetNetwork, xy: np.ndarray, max_snap: float = DEFAULT_MA
     finite = np.isfinite(xy).all(axis=1)
     pts = shapely.points(xy[finite])
     src_idx = np.flatnonzero(finite)
-    (qi, ti), dist = net.edge_tree.query_nearest(
-        pts, max_distance=max_snap, return_distance=True, all_matches=False
-    )
-    # query_nearest may return several equidistant edges per point; keep the first
+    qi, ti = net.edge_tree.query_nearest(pts, max_distance=max_snap, all_matches=False)
+    # with all_matches=False each point yields at most one edge (ties: the first found)
     first = np.ones(len(qi), dtype=bool)
     first[1:] = qi[1:] != qi[:-1]
-    qi, ti, dist = qi[first], ti[first], dist[first]
+    qi, ti = qi[first], ti[first]
     rows = src_idx[qi]
     a = net.xy[net.edge_u[ti]]
     b = net.xy[net.edge_v[ti]]
@@ -98,5 +96,4 @@ def snap_points(net: StreetNetwork, xy: np.ndarray, max_snap: float = DEFAULT_MA
     edge[rows] = ti
     offset[rows] = t * net.edge_length[ti]
     leg[rows] = np.hypot(*(p - foot).T)
-    _ = dist  # the STRtree distance equals leg up to rounding
     return Snap(edge, offset, leg)
