@@ -18,6 +18,9 @@ def main() -> None:
 
 def _register() -> None:
     """Attach the commands of each topic module (one line per module)."""
+    from ._cmd_layers import layers
+
+    main.add_command(layers)
 
 
 _register()

@@ -715,7 +715,7 @@ def layer_summary(layers_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns layer, name_zh, name_en, features, located, origin (shipped/override),
-        path, confidence (e.g. ``draft 5``), sources.
+        path, confidence (e.g. ``draft 5``), sources (distinct count), main_source.
     """
     rows = []
     shipped = shipped_layers_dir()
@@ -736,6 +736,7 @@ def layer_summary(layers_dir: str | os.PathLike | None = None) -> pd.DataFrame:
                 "path": str(path),
                 "confidence": ", ".join(f"{k} {v}" for k, v in counts.items()),
                 "sources": len(set(gdf["source"])),
+                "main_source": gdf["source"].value_counts().index[0],
             }
         )
     return pd.DataFrame(rows)
