@@ -23,5 +23,9 @@ def _register() -> None:
     main.add_command(reach)
     main.add_command(coverage)
 
+    from ._cmd_layers import layers
+
+    main.add_command(layers)
+
 
 _register()
