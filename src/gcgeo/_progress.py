@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 from tqdm import tqdm
@@ -26,8 +27,12 @@ class Steps:
 
 @contextlib.contextmanager
 def steps(total: int, enabled: bool = True) -> Iterator[Steps]:
-    """A bar of ``total`` steps, shown on stderr after one second (tqdm ``delay``)."""
-    with tqdm(total=total, delay=1.0, disable=not enabled, leave=False, unit="step") as bar:
+    """A bar of ``total`` steps on stderr, shown after one second (tqdm ``delay``).
+
+    Only on an interactive terminal: logs, pipes and test runners get no bar.
+    """
+    show = enabled and sys.stderr.isatty()
+    with tqdm(total=total, delay=1.0, disable=not show, leave=False, unit="step") as bar:
         s = Steps(bar)
         yield s
         bar.update(bar.total - bar.n)
