@@ -242,6 +242,13 @@ def reach(**kw: Any) -> None:
 )
 @click.option("--population", default=None, help="Population column of --origins.")
 @click.option(
+    "--layers",
+    "layers_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of replacement district layers (overrides the shipped ones file by file).",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=str),
@@ -252,14 +259,23 @@ def reach(**kw: Any) -> None:
 def coverage(**kw: Any) -> None:
     """Coverage of every category over a grid (or origin layer): shares and completeness.
 
-    Writes OUT/coverage.csv (one row per category), OUT/origins.gpkg (one
-    distance column per category plus completeness) and OUT/run.json.
+    Writes OUT/coverage.csv (one row per category), OUT/coverage_by_area.csv
+    (per zone, wing and renewal area: covered share per category and mean
+    completeness), OUT/origins.gpkg (one distance column per category,
+    completeness, zone/wing/renewal area) and OUT/run.json.
     """
+    from .layers import AREA_LAYERS, assign_areas, coverage_by_area, load_layer
+
     cat = load_catalogue(kw["catalogue_path"])
     categories = cat.select(kw["categories"])
     out_dir = Path(kw["out_dir"])
-    targets = [out_dir / n for n in ("coverage.csv", "origins.gpkg", "run.json")]
+    names = ("coverage.csv", "coverage_by_area.csv", "origins.gpkg", "run.json")
+    targets = [out_dir / n for n in names]
     check_writable(targets, kw["overwrite"])
+    if kw["layers_dir"] and not Path(kw["layers_dir"]).is_dir():
+        raise InputError(f"Layers folder {kw['layers_dir']!r} does not exist; check --layers.")
+    for name in AREA_LAYERS:  # fail on broken replacement layers before any work
+        load_layer(name, kw["layers_dir"])
     boundary = read_boundary(kw["boundary"])
     layer = None
     if kw["origins_path"]:
@@ -292,11 +308,16 @@ def coverage(**kw: Any) -> None:
         )
         step("writing outputs")
         summary = result.summary.assign(origin_rule=result.meta["origin_rule"])
+        origins_out = result.origins.join(assign_areas(result.origins, kw["layers_dir"]))
+        by_area = coverage_by_area(origins_out, categories, kw["layers_dir"]).assign(
+            origin_rule=result.meta["origin_rule"]
+        )
         out_dir.mkdir(parents=True, exist_ok=True)
         write_csv(summary, targets[0])
-        write_gpkg(result.origins, targets[1], layer="origins")
+        write_csv(by_area, targets[1])
+        write_gpkg(origins_out, targets[2], layer="origins")
         run = {"meta": result.meta, "study": study.meta, "outputs": [str(t) for t in targets]}
-        atomic_write_text(targets[2], json.dumps(run, ensure_ascii=False, indent=2, default=str))
+        atomic_write_text(targets[3], json.dumps(run, ensure_ascii=False, indent=2, default=str))
     if kw["as_json"]:
         echo_json({"summary": summary.to_dict(orient="records"), **run})
         return
