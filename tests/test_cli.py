@@ -241,7 +241,9 @@ def test_coverage_writes_outputs(town: Path, tmp_path: Path) -> None:
     assert set(origins["zone"]) == {"center"} and set(origins["wing"]) == {"old_town"}
     by_area = pd.read_csv(out / "coverage_by_area.csv", encoding="utf-8-sig").set_index("code")
     assert by_area.loc["center", "origins"] == 9 and by_area.loc["east", "origins"] == 0
-    assert by_area.loc["center", "share_kindergarten"] == pytest.approx(summary["share"].iloc[0], abs=1e-4)
+    assert by_area.loc["center", "share_kindergarten"] == pytest.approx(
+        summary["share"].iloc[0], abs=1e-4
+    )
     assert by_area.loc["center", "name_zh"] == "中优"
     run_meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run_meta["meta"]["origin_rule"] == "all"

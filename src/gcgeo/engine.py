@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
@@ -131,6 +130,35 @@ def node_distances(net: StreetNetwork, sources: Snap, limit: float = np.inf) -> 
     return NodeDistances(dist, source, limit)
 
 
+def _same_edge(
+    e: np.ndarray, t: np.ndarray, sources: Snap, s_ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point on edge ``e`` at offset ``t``: the nearest source on the same edge.
+
+    Returns (point positions, distance along the edge + source leg, source
+    index); equal distances go to the lowest source index.
+    """
+    se = sources.edge[s_ok]
+    order = np.argsort(se, kind="stable")
+    se, s_sorted = se[order], s_ok[order]
+    lo = np.searchsorted(se, e, side="left")
+    cnt = np.searchsorted(se, e, side="right") - lo
+    has = np.flatnonzero(cnt)
+    if not len(has):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), empty
+    c = cnt[has]
+    o = np.repeat(has, c)
+    within = np.arange(len(o)) - np.repeat(np.cumsum(c) - c, c)
+    s = s_sorted[np.repeat(lo[has], c) + within]
+    d = np.abs(t[o] - sources.offset[s]) + sources.leg[s]
+    pick = np.lexsort((s, d, o))
+    o, d, s = o[pick], d[pick], s[pick]
+    first = np.ones(len(o), dtype=bool)
+    first[1:] = o[1:] != o[:-1]
+    return o[first], d[first], s[first]
+
+
 def point_distances(
     net: StreetNetwork, nd: NodeDistances, origins: Snap, sources: Snap
 ) -> PointDistances:
@@ -165,25 +193,11 @@ def point_distances(
         # a facility on the very same segment: walk straight along it
         s_ok = np.flatnonzero(sources.ok)
         if len(s_ok):
-            same = pd.DataFrame({"o": np.arange(len(ok)), "edge": e, "t": t}).merge(
-                pd.DataFrame(
-                    {
-                        "s": s_ok,
-                        "edge": sources.edge[s_ok],
-                        "ts": sources.offset[s_ok],
-                        "leg": sources.leg[s_ok],
-                    }
-                ),
-                on="edge",
-            )
-            if len(same):
-                same["d"] = (same["t"] - same["ts"]).abs() + same["leg"]
-                same = same.sort_values("d").drop_duplicates("o")
-                o = same["o"].to_numpy()
-                d = same["d"].to_numpy()
+            o, d, s = _same_edge(e, t, sources, s_ok)
+            if len(o):
                 better = d < best[o]
                 best[o[better]] = d[better]
-                best_src[o[better]] = same["s"].to_numpy()[better]
+                best_src[o[better]] = s[better]
         best = np.where(best <= nd.limit, best, np.inf)
         best_src = np.where(np.isfinite(best), best_src, -1)
         distance[ok] = best + origins.leg[ok]

@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
@@ -202,6 +203,27 @@ class StreetNetwork:
         """Spatial index over edge geometries (positions = edge row numbers)."""
         return shapely.STRtree(self.edges.geometry.values)
 
+    @cached_property
+    def _snap_index(self) -> tuple[Any, np.ndarray, float, np.ndarray]:
+        """KD-tree over midpoints of edge pieces (for :func:`gcgeo.snap.snap_points`).
+
+        Each edge is cut into equal pieces no longer than ``chunk`` (the 90th
+        percentile edge length); returns ``(tree, piece_edge, chunk, seg)``
+        with ``seg`` the (n_edges, 4) end coordinates ``ax, ay, bx, by``.
+        """
+        from scipy.spatial import cKDTree
+
+        a = self.xy[self.edge_u]
+        b = self.xy[self.edge_v]
+        length = self.edge_length
+        chunk = max(float(np.percentile(length, 90)) if len(length) else 1.0, 1.0)
+        pieces = np.maximum(np.ceil(length / chunk), 1).astype(np.int64)
+        piece_edge = np.repeat(np.arange(len(length)), pieces)
+        start = np.cumsum(pieces) - pieces
+        frac = (np.arange(len(piece_edge)) - start[piece_edge] + 0.5) / pieces[piece_edge]
+        mid = a[piece_edge] + (b - a)[piece_edge] * frac[:, None]
+        return cKDTree(mid), piece_edge, chunk, np.ascontiguousarray(np.hstack([a, b]))
+
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         x, y = self.xy[:, 0], self.xy[:, 1]
@@ -362,6 +384,75 @@ def build_network(
         residential = gpd.GeoSeries(shapely.make_valid(res.values), crs=crs)
     report["residential_areas"] = len(osm.residential)
     return StreetNetwork(nodes=nodes, edges=edges, crs=crs, report=report, residential=residential)
+
+
+def _from_arrays(
+    x: np.ndarray,
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    crs: str = DEFAULT_CRS,
+    *,
+    osmid: np.ndarray | None = None,
+    way_id: np.ndarray | None = None,
+    highway: str | np.ndarray = "residential",
+) -> StreetNetwork:
+    """A :class:`StreetNetwork` straight from projected node and edge arrays.
+
+    For benchmarks and tests (synthetic grids); frames have the same columns
+    and dtypes as :func:`build_network` makes. ``u``/``v`` are node indices
+    (0..n-1) and ``length`` is the straight segment length. Self-loops are
+    dropped; no component filtering. ``lon``/``lat`` are derived from ``crs``.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    n = len(x)
+    if len(y) != n or len(u) != len(v):
+        raise InputError("x/y and u/v must have matching lengths.")
+    if len(u) and (min(u.min(), v.min()) < 0 or max(u.max(), v.max()) >= n):
+        raise InputError("edge node indices must lie in 0..n-1.")
+    pcrs = _check_projected(crs)
+    tr = pyproj.Transformer.from_crs(pcrs, "EPSG:4326", always_xy=True)
+    lon, lat = (np.asarray(a, dtype=float) for a in tr.transform(x, y))
+    osmid = np.arange(1, n + 1, dtype=np.int64) if osmid is None else np.asarray(osmid, np.int64)
+    way_id = np.arange(1, len(u) + 1, dtype=np.int64) if way_id is None else np.asarray(way_id)
+    keep = u != v
+    u, v, way_id = u[keep], v[keep], way_id[keep].astype(np.int64)
+    m = len(u)
+    hw = np.asarray(highway, dtype=object)
+    hw = np.full(m, highway, dtype=object) if hw.ndim == 0 else hw[keep]
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    nodes = gpd.GeoDataFrame(
+        {"osmid": osmid, "x": x, "y": y, "lon": lon, "lat": lat},
+        geometry=shapely.points(x, y),
+        crs=crs,
+    )
+    none = np.full(m, None, dtype=object)
+    coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": u,
+            "v": v,
+            "length": length,
+            "way_id": way_id,
+            "highway": hw,
+            # all missing, with the string dtype pandas gives build_network's tag columns
+            **{c: pd.Series(none, dtype="str") for c in ("name", "access", "foot", "sidewalk")},
+            "private": np.zeros(m, dtype=bool),
+        },
+        geometry=shapely.linestrings(coords),
+        crs=crs,
+    )
+    report: dict[str, Any] = {
+        "source_file": None,
+        "crs": crs,
+        "nodes": int(n),
+        "edges": int(m),
+        "street_km": round(float(length.sum()) / 1000, 3),
+    }
+    return StreetNetwork(nodes=nodes, edges=edges, crs=crs, report=report)
 
 
 def load_network(
