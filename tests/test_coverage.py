@@ -131,3 +131,21 @@ def test_population_column_checked(study) -> None:
     bad = _layer().assign(people=[1, 2, -3, 4, 5])
     with pytest.raises(InputError, match="negative"):
         origins_from_layer(bad, study.network.crs, population="people")
+
+
+def test_search_limit_rule() -> None:
+    from gcgeo.coverage import search_limit
+
+    assert search_limit(300, 1.1) == pytest.approx(990.0)  # a 15-minute walk at 1.1 m/s
+    assert search_limit(1000, 1.1) == 2000.0  # twice the threshold
+    assert search_limit(300, 0.8) == pytest.approx(720.0)
+    assert search_limit(300, 1.1, limit=5000) == 5000.0
+
+
+def test_search_limit_cuts_far_origins(study) -> None:
+    cats = study.catalogue.select("kindergarten")
+    origins = origins_from_layer(_layer(False), study.network.crs)
+    res = compute_coverage(study.network, study.facilities, cats, origins, limit=200)
+    # only P2 (90 m), P4 (170 m) and P5 (30 m) lie within a 200 m search
+    assert res.origins[dist_col("kindergarten")].notna().tolist() == [False, True, True, True, False]
+    assert res.summary["search_limit_m"].iloc[0] == 200

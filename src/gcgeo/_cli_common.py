@@ -116,9 +116,9 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--max-distance",
             type=click.FloatRange(min=0, min_open=True),
-            default=3000.0,
-            show_default=True,
-            help="Search limit (m); farther facilities count as not found.",
+            default=None,
+            help="Search limit in m (default: twice the category's threshold, at least a "
+            "15-minute walk); farther facilities count as not found.",
         ),
         json_option,
         overwrite_option,

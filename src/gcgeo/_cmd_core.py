@@ -18,7 +18,13 @@ from ._errors import InputError
 from ._io import atomic_path, atomic_write_text, check_writable
 from ._progress import steps
 from .catalogue import load_catalogue
-from .coverage import DEFAULT_CELL_M, compute_coverage, grid_origins, origins_from_layer
+from .coverage import (
+    DEFAULT_CELL_M,
+    compute_coverage,
+    grid_origins,
+    origins_from_layer,
+    search_limit,
+)
 from .engine import node_distances, point_distances
 from .facilities import read_points_csv
 from .snap import snap_points
@@ -139,7 +145,8 @@ def reach(**kw: Any) -> None:
         pxy = shapely.get_coordinates(points.to_crs(net.crs).geometry.values).reshape(-1, 2)
         psnap = snap_points(net, pxy, kw["max_snap"])
         step("multi-source Dijkstra")
-        nd = node_distances(net, fsnap, limit=kw["max_distance"])
+        limit = search_limit(category.max_distance_m, kw["speed"], kw["max_distance"])
+        nd = node_distances(net, fsnap, limit=limit)
         res = point_distances(net, nd, psnap, fsnap)
     found = res.source >= 0
     src = np.maximum(res.source, 0)
@@ -151,7 +158,7 @@ def reach(**kw: Any) -> None:
             "",
             "no facility of this category in the data"
             if len(fac) == 0
-            else f"no facility within {kw['max_distance']:g} m",
+            else f"no facility within the {limit:g} m search limit (--max-distance)",
         ),
     )
     out = pd.DataFrame(

@@ -26,7 +26,7 @@ from .snap import DEFAULT_MAX_SNAP_M, snap_points
 
 __all__ = [
     "DEFAULT_CELL_M",
-    "DEFAULT_SEARCH_LIMIT_M",
+    "search_limit",
     "ORIGIN_RULES",
     "CoverageResult",
     "compute_coverage",
@@ -36,14 +36,24 @@ __all__ = [
 ]
 
 DEFAULT_CELL_M = 100.0
-#: Searches stop here; anything farther is reported as beyond reach.
-DEFAULT_SEARCH_LIMIT_M = 3000.0
 ORIGIN_RULES = {
     "residential": "grid cells touching residential land use or residential buildings in the OSM data",
     "street": "grid cells whose centre lies within the snap distance of a walkable street",
     "all": "every grid cell in the study area",
     "layer": "the planner's origin layer",
 }
+
+
+def search_limit(threshold_m: float, speed_mps: float, limit: float | None = None) -> float:
+    """How far a search goes: ``limit`` if given, else twice the category's
+    threshold but at least a 15-minute walk at ``speed_mps``.
+
+    Farther facilities are reported as "not within the search limit"; the
+    limit is written into every output.
+    """
+    if limit is not None:
+        return float(limit)
+    return max(2.0 * threshold_m, 15 * 60 * speed_mps)
 
 
 def project_points(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
@@ -204,7 +214,7 @@ def compute_coverage(
     origins: gpd.GeoDataFrame,
     speed_mps: float = DEFAULT_SPEED_MPS,
     max_snap: float = DEFAULT_MAX_SNAP_M,
-    limit: float = DEFAULT_SEARCH_LIMIT_M,
+    limit: float | None = None,
 ) -> CoverageResult:
     """Walking distance from every origin to the nearest facility of each category.
 
@@ -220,8 +230,10 @@ def compute_coverage(
         Walking speed for the minutes columns.
     max_snap : float
         Maximum access leg (m) for origins and facilities.
-    limit : float
-        Search limit (m); farther facilities count as not found.
+    limit : float, optional
+        Search limit (m); farther facilities count as not found. Default per
+        category: :func:`search_limit` (twice the threshold, at least a
+        15-minute walk).
 
     Returns
     -------
@@ -241,7 +253,8 @@ def compute_coverage(
     for cat in categories:
         sel = np.flatnonzero((fac["category"] == cat.id).to_numpy())
         sub_snap = fsnap.take(sel)
-        nd = node_distances(net, sub_snap, limit=limit)
+        cat_limit = search_limit(cat.max_distance_m, speed_mps, limit)
+        nd = node_distances(net, sub_snap, limit=cat_limit)
         pdist = point_distances(net, nd, osnap, sub_snap)
         d = pdist.distance
         reached = d <= cat.max_distance_m
@@ -263,6 +276,7 @@ def compute_coverage(
                 "tier_min": cat.tier,
                 "threshold_m": cat.max_distance_m,
                 "threshold_status": cat.status,
+                "search_limit_m": round(cat_limit, 1),
                 "facilities": len(sel),
                 "facilities_unsnapped": int((~sub_snap.ok).sum()),
                 "origins": len(out),
@@ -292,7 +306,7 @@ def compute_coverage(
         "origins_unsnapped": int((~osnap.ok).sum()),
         "speed_mps": speed_mps,
         "max_snap_m": max_snap,
-        "search_limit_m": limit,
+        "search_limit_m": "per category (see summary)" if limit is None else limit,
         "crs": net.crs,
         "life_circle_categories": [c.id for c in lc],
     }
