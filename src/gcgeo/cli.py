@@ -23,8 +23,9 @@ def _register() -> None:
     main.add_command(reach)
     main.add_command(coverage)
 
-    from ._cmd_workflow import cache_group
+    from ._cmd_workflow import cache_group, fetch
 
+    main.add_command(fetch)
     main.add_command(cache_group)
 
 
