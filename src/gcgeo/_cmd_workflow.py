@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ._cli_common import echo_json, handle_errors, json_option, overwrite_option
+from ._cli_common import (
+    cache_from_options,
+    cache_options,
+    echo_json,
+    handle_errors,
+    json_option,
+    overwrite_option,
+)
 from ._errors import FetchError, InputError
+from ._io import atomic_write_text, check_writable
+from ._progress import steps
 from .cache import clear_cache, list_cache, resolve_cache_dir
 
-__all__ = ["cache_group", "fetch"]
+__all__ = [
+    "DEFAULT_DEMO_DIR",
+    "DEMO_FILES",
+    "DEMO_HOOKS",
+    "DemoContext",
+    "DemoHook",
+    "cache_group",
+    "demo",
+    "fetch",
+    "run_demo",
+]
 
 _cache_dir_option = click.option(
     "--cache",
@@ -238,3 +261,161 @@ def fetch(**kw: Any) -> None:
         f"{c['poi_nodes']} facility candidates; {res.meta['attribution']})"
     )
     click.echo(f"Next: gcgeo coverage --osm {res.osm_path} --out DIR")
+
+
+# --- demo ----------------------------------------------------------------------------
+
+
+@dataclass
+class DemoContext:
+    """What a demo hook gets: the study, the coverage result and where to write.
+
+    Hooks (maps, per-area tables, the HTML report) must put :data:`DEMO_LABEL`
+    in every file they write (title, column or header).
+    """
+
+    out_dir: Path
+    study: Any  # gcgeo.study.Study
+    result: Any  # gcgeo.coverage.CoverageResult
+    info: Any  # gcgeo.demo.DemoInfo
+    label: str
+
+
+#: A hook writes extra demo outputs and returns them by name.
+DemoHook = Callable[[DemoContext], dict[str, Path]]
+#: Hook points for outputs from other modules (maps, area tables, report), run in order.
+DEMO_HOOKS: list[DemoHook] = []
+#: Files the demo itself writes, by name.
+DEMO_FILES = {
+    "osm": "gangcheng_demo.osm",
+    "coverage": "coverage.csv",
+    "origins": "origins.gpkg",
+    "run": "run.json",
+}
+DEFAULT_DEMO_DIR = Path("maps") / "demo"
+
+
+def _is_demo_folder(out_dir: Path) -> bool:
+    try:
+        run = json.loads((out_dir / DEMO_FILES["run"]).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(run, dict) and run.get("synthetic_demo") is True
+
+
+def run_demo(
+    out_dir: str | os.PathLike = DEFAULT_DEMO_DIR,
+    seed: int | None = None,
+    cache: str | os.PathLike | bool | None = None,
+    overwrite: bool = False,
+    hooks: list[DemoHook] | None = None,
+) -> dict[str, Path]:
+    """Write the synthetic demo network and run coverage on it, offline.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Output folder (default ``maps/demo``). A folder holding an earlier demo
+        (its run.json says ``synthetic_demo``) is replaced without asking; any
+        other existing output needs ``overwrite``.
+    seed : int, optional
+        Generator seed (default :data:`gcgeo.demo.DEMO_SEED`).
+    cache : path-like or bool, optional
+        Network cache, as in :func:`gcgeo.study.open_study`.
+    hooks : list of callables, optional
+        Extra writers run after coverage (default :data:`DEMO_HOOKS`).
+
+    Returns
+    -------
+    dict of str to Path
+        Every file written: ``osm``, ``coverage``, ``origins``, ``run`` and the hooks' files.
+    """
+    from ._cmd_core import write_csv, write_gpkg
+    from .catalogue import load_catalogue
+    from .coverage import DEFAULT_CELL_M, compute_coverage, grid_origins
+    from .demo import DEMO_LABEL, DEMO_SEED, write_demo_osm
+    from .study import open_study
+
+    out = Path(out_dir)
+    paths = {k: out / v for k, v in DEMO_FILES.items()}
+    if not _is_demo_folder(out):
+        check_writable(paths.values(), overwrite)
+    info = write_demo_osm(paths["osm"], seed=DEMO_SEED if seed is None else seed)
+    cat = load_catalogue()
+    study = open_study(paths["osm"], catalogue=cat, cache=cache)
+    net = study.network
+    origins = grid_origins(net, DEFAULT_CELL_M, None, "auto")
+    result = compute_coverage(net, study.facilities, cat.select(None), origins)
+    summary = result.summary.assign(origin_rule=result.meta["origin_rule"], data_note=DEMO_LABEL)
+    write_csv(summary, paths["coverage"])
+    write_gpkg(result.origins.assign(data_note=DEMO_LABEL), paths["origins"], layer="origins")
+    written = {k: paths[k] for k in ("osm", "coverage", "origins")}
+    ctx = DemoContext(out, study, result, info, DEMO_LABEL)
+    for hook in DEMO_HOOKS if hooks is None else hooks:
+        written.update(hook(ctx))
+    written["run"] = paths["run"]
+    run = {
+        "label": DEMO_LABEL,
+        "synthetic_demo": True,
+        "demo": {**asdict(info), "path": str(info.path)},
+        "meta": result.meta,
+        "study": study.meta,
+        "summary": summary.to_dict(orient="records"),
+        "outputs": {k: str(v) for k, v in written.items()},
+    }
+    atomic_write_text(paths["run"], json.dumps(run, ensure_ascii=False, indent=2, default=str))
+    return written
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=str(DEFAULT_DEMO_DIR),
+    show_default=True,
+    help="Output folder. An earlier demo there is replaced without asking.",
+)
+@click.option("--seed", type=int, default=None, help="Generator seed (default 370117).")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    help="Also replace files in --out that an earlier demo did not write.",
+)
+@cache_options[0]
+@cache_options[1]
+@json_option
+@handle_errors
+def demo(**kw: Any) -> None:
+    """Run gcgeo offline on a synthetic street network of 钢城区's urban core.
+
+    Generates a seeded, made-up street pattern (main-road grid, residential blocks,
+    gated compounds, cul-de-sacs, facilities named "示例 Demo …") around the
+    estimated government seat and 钢城站, writes it as OSM XML and runs the same
+    coverage as `gcgeo coverage`. Every output says "synthetic demo network — not
+    real streets". The demo folder is gcgeo's own output: re-running the demo
+    replaces it; files there that a demo did not write need --overwrite.
+    """
+    from .demo import DEMO_LABEL
+
+    with steps(1, enabled=not kw["as_json"]) as step:
+        step("generating the demo network and running coverage")
+        files = run_demo(
+            kw["out_dir"], kw["seed"], cache_from_options(kw), overwrite=kw["overwrite"]
+        )
+    if kw["as_json"]:
+        echo_json({"label": DEMO_LABEL, "outputs": {k: str(v) for k, v in files.items()}})
+        return
+    run = json.loads(files["run"].read_text(encoding="utf-8"))
+    click.echo(f"gcgeo demo — {DEMO_LABEL}")
+    d = run["demo"]
+    click.echo(
+        f"  {d['nodes']} nodes, {d['ways']} ways, {d['gated_compounds']} gated compounds, "
+        f"{d['dead_ends']} cul-de-sacs, {sum(d['facilities'].values())} facilities"
+    )
+    for r in run["summary"]:
+        click.echo(
+            f"  {r['name_zh']} {r['name_en']}: {r['share']:.1%} within {r['threshold_m']:g} m"
+        )
+    click.echo("Wrote " + ", ".join(str(p) for p in files.values()))

@@ -23,9 +23,10 @@ def _register() -> None:
     main.add_command(reach)
     main.add_command(coverage)
 
-    from ._cmd_workflow import cache_group, fetch
+    from ._cmd_workflow import cache_group, demo, fetch
 
     main.add_command(fetch)
+    main.add_command(demo)
     main.add_command(cache_group)
 
 
