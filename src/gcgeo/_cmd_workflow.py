@@ -221,6 +221,9 @@ def fetch(**kw: Any) -> None:
     and NAME.json (date, query, endpoint, area). Use the file like any extract:
     gcgeo coverage --osm CACHE/osm/NAME.osm --out DIR. Without internet, download
     a Shandong extract (Geofabrik China / openstreetmap.org export) and pass --osm.
+
+    The boundary must be WGS-84; an Amap (GCJ-02) outline is about 500 m off, which
+    the default 1 km buffer still covers.
     """
     from .catalogue import load_catalogue
     from .fetch import fetch_osm
