@@ -147,5 +147,11 @@ def test_search_limit_cuts_far_origins(study) -> None:
     origins = origins_from_layer(_layer(False), study.network.crs)
     res = compute_coverage(study.network, study.facilities, cats, origins, limit=200)
     # only P2 (90 m), P4 (170 m) and P5 (30 m) lie within a 200 m search
-    assert res.origins[dist_col("kindergarten")].notna().tolist() == [False, True, True, True, False]
+    assert res.origins[dist_col("kindergarten")].notna().tolist() == [
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
     assert res.summary["search_limit_m"].iloc[0] == 200

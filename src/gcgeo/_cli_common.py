@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,8 @@ import click
 from ._errors import GcgeoError
 
 __all__ = [
+    "cache_from_options",
+    "cache_options",
     "echo_json",
     "handle_errors",
     "json_option",
@@ -37,16 +40,58 @@ json_option = click.option(
 )
 
 
+cache_options = [
+    click.option(
+        "--cache",
+        "cache_dir",
+        type=click.Path(file_okay=False, path_type=str),
+        default=None,
+        help="Cache folder for built networks (default: $GCGEO_CACHE_DIR or the user cache folder).",
+    ),
+    click.option(
+        "--no-cache",
+        is_flag=True,
+        default=False,
+        help="Build the network from the OSM file without reading or writing the cache.",
+    ),
+]
+
+
+def cache_from_options(kw: dict[str, Any]) -> str | bool:
+    """The ``cache`` argument of :func:`gcgeo.study.open_study` from ``--cache``/``--no-cache``."""
+    if kw.get("no_cache"):
+        return False
+    return kw.get("cache_dir") or True
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a :class:`GcgeoError` into one line on stderr and its exit code."""
+    """Turn a :class:`GcgeoError` into one line on stderr and its exit code.
+
+    gcgeo's own warnings (e.g. a corrupt cache entry being rebuilt) are shown as
+    one ``Warning: ...`` line each; other warnings pass through unchanged.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except GcgeoError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+        from tqdm import tqdm
+
+        from .cache import CacheWarning
+
+        def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+            if issubclass(category, CacheWarning):
+                tqdm.write(f"Warning: {message}", file=sys.stderr)  # above any progress bar
+            else:
+                original(message, category, *rest, **kw)
+
+        original = warnings.showwarning
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", CacheWarning)
+            warnings.showwarning = show
+            try:
+                return func(*args, **kwargs)
+            except GcgeoError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                sys.exit(exc.exit_code)
 
     return wrapper
 
@@ -120,6 +165,7 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Search limit in m (default: twice the category's threshold, at least a "
             "15-minute walk); farther facilities count as not found.",
         ),
+        *cache_options,
         json_option,
         overwrite_option,
     ]
@@ -140,4 +186,5 @@ def open_study_from_options(kw: dict[str, Any]) -> Any:
         osm_facilities=not kw["no_osm_facilities"],
         include_private=not kw["no_private"],
         crs=kw["metric_crs"],
+        cache=cache_from_options(kw),
     )

@@ -27,5 +27,11 @@ def _register() -> None:
 
     main.add_command(layers)
 
+    from ._cmd_workflow import cache_group, demo, fetch
+
+    main.add_command(fetch)
+    main.add_command(demo)
+    main.add_command(cache_group)
+
 
 _register()

@@ -7,6 +7,7 @@ engine's inputs, so caching and validation live in one place.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ def open_study(
     include_private: bool = True,
     crs: str | None = None,
     clip: BaseGeometry | tuple[float, float, float, float] | None = None,
+    cache: str | os.PathLike | bool | None = None,
 ) -> Study:
     """Read an OSM file into a walk network and categorised facilities.
 
@@ -58,14 +60,44 @@ def open_study(
         Take facilities from the OSM file too.
     include_private, crs, clip
         See :func:`gcgeo.network.build_network` and :func:`gcgeo.osm.read_osm`.
+    cache : path-like or bool, optional
+        Network cache folder (``True``: :func:`gcgeo.cache.default_cache_dir`;
+        ``None``/``False``: no cache). The built network and the OSM file's
+        facilities are stored keyed by the file's content hash and the settings;
+        ``meta["cache"]["hit"]`` tells whether this call was served from it. A
+        corrupt entry is rebuilt with a :class:`gcgeo.cache.CacheWarning`.
+
+    Returns
+    -------
+    Study
     """
+    from . import cache as _cache
+    from .osm import _check_path
+
+    t0 = time.perf_counter()
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     extra = facilities_from_csv(facilities_csv, cat, csv_crs) if facilities_csv else None
-    osm = read_osm(osm_path, clip=clip)
-    net = build_network(osm, crs=crs, include_private=include_private)
+    root = _cache.resolve_cache_dir(cache)
+    entry = None
+    settings = None
+    if root is not None:
+        _check_path(osm_path)
+        settings = _cache.study_settings(cat, include_private, crs, clip)
+        entry = _cache.load_study_entry(root, osm_path, settings)
+    if entry is not None:
+        net, osm_fac, osm_summary = entry.network, entry.facilities, entry.osm_summary
+        osm_summary["file"] = str(osm_path)
+        net.report["source_file"] = str(osm_path)
+    else:
+        osm = read_osm(osm_path, clip=clip)
+        net = build_network(osm, crs=crs, include_private=include_private)
+        osm_fac = facilities_from_osm(osm, cat)
+        osm_summary = osm.summary()
+        if root is not None and settings is not None:
+            _cache.store_study_entry(root, osm_path, settings, net, osm_fac, osm_summary)
     parts = []
     if osm_facilities:
-        parts.append(facilities_from_osm(osm, cat))
+        parts.append(osm_fac)
     if extra is not None:
         parts.append(extra)
     fac = (
@@ -77,5 +109,16 @@ def open_study(
             crs="EPSG:4326",
         )
     )
-    meta = {"osm": osm.summary(), "network": net.report, "catalogue": cat.source}
+    meta = {
+        "osm": osm_summary,
+        "network": net.report,
+        "catalogue": cat.source,
+        "cache": {
+            "enabled": root is not None,
+            "hit": entry is not None,
+            "key": entry.manifest["key"] if entry is not None else None,
+            "dir": str(root) if root is not None else None,
+            "seconds": round(time.perf_counter() - t0, 3),
+        },
+    }
     return Study(net, fac, cat, meta)
