@@ -97,16 +97,16 @@ def test_node_candidates_on_town_by_hand(tmp_path: Path) -> None:
     assert res.meta["candidates"] == 12  # west block, A (150, 200) and E; not N20 (200, 0)
     # already covered (K at (400, 190), 260 m): N31 N32 N33 N40..N44 B = 9 (N30 is 290 m away)
     assert res.base_covered.sum() == 9
-    # pick 1, N03 (0, 300): N01 200 (w 3), N02, N03, N04, N12 200, N13, N14 200, E 150 (w 5),
-    # A 250 -> 15 (N13 would give 13: N01 is 300 m from it)
-    # pick 2, N00, N10 or N11 (tie, lowest row wins): N00, N10, N11 and N20 -> 4
+    # pick 1, N02 (0, 200): N00 200, N01 (w 3), N02, N03, N04 200, N11 200, N12, N13 200,
+    # A 150, E 250 (w 5) -> 16 (N03 gives 15: N00 is 300 m away; N13 gives 13)
+    # pick 2, N10 (100, 0): N10, N20 100 and, across the row-0 road, N30 200 -> 3
+    # (N00 and N11 reach only N10 and N20)
     osm = dict(zip(TOWN_NODES, [b.osmid(k) for k in TOWN_NODES], strict=True))
-    assert res.picks["osmid"].iloc[0] == osm["N03"]
-    assert res.picks["osmid"].iloc[1] == osm["N00"]
-    assert res.picks["marginal_gain"].tolist() == [15, 4]
-    assert res.picks["marginal_origins"].tolist() == [9, 4]
-    assert res.picks["covered_after"].tolist() == [24, 28]
-    assert res.picks["share_after"].iloc[-1] == pytest.approx(28 / 30, abs=1e-4)
+    assert res.picks["osmid"].tolist() == [osm["N02"], osm["N10"]]
+    assert res.picks["marginal_gain"].tolist() == [16, 3]
+    assert res.picks["marginal_origins"].tolist() == [10, 3]
+    assert res.picks["covered_after"].tolist() == [25, 28]
+    assert res.picks["share_after"].tolist() == pytest.approx([25 / 30, 28 / 30], abs=1e-4)
 
 
 def test_within_outside_network_fails(beijing: Study) -> None:
