@@ -186,7 +186,7 @@ def scenario(files: tuple[str, ...], **kw: Any) -> None:
     scenario when several), OUT/origins_delta.gpkg (origins gaining or losing
     reach) and OUT/summary.html.
     """
-    from .scenario import compare, load_scenario
+    from .scenario import apply_scenario, compare, load_scenario
 
     cat = load_catalogue(kw["catalogue_path"])
     categories = cat.select(kw["categories"])
@@ -197,11 +197,13 @@ def scenario(files: tuple[str, ...], **kw: Any) -> None:
     scenarios = [load_scenario(f, cat, planned) for f in files]
     boundary, layer = _read_origin_inputs(kw)
     areas = _read_areas(kw["areas"])
-    with steps(4, enabled=not kw["as_json"]) as step:
-        step("reading OSM and building the walk network")
-        study = open_study_from_options({**kw, "catalogue_path": cat})
-        net = study.network
-        origins = _make_origins(kw, net, boundary, layer)
+    # build the network and check every scenario against it before any progress output
+    study = open_study_from_options({**kw, "catalogue_path": cat})
+    net = study.network
+    for sc in scenarios:
+        apply_scenario(net, study.facilities, sc)
+    origins = _make_origins(kw, net, boundary, layer)
+    with steps(2, enabled=not kw["as_json"]) as step:
         step(f"coverage before and after {len(scenarios)} scenario(s)")
         result = compare(
             net,
