@@ -22,6 +22,11 @@ def _register() -> None:
 
     main.add_command(reach)
     main.add_command(coverage)
+    from ._cmd_scenario import deadends, scenario, suggest
+
+    main.add_command(scenario)
+    main.add_command(deadends)
+    main.add_command(suggest)
 
     from ._cmd_layers import layers
 
