@@ -57,7 +57,7 @@ import shapely
 from ._errors import InputError, ScenarioError
 from .catalogue import Catalogue, Category, load_catalogue
 from .columns import POPULATION, dist_col, reached_col
-from .coverage import DEFAULT_SEARCH_LIMIT_M, CoverageResult, compute_coverage
+from .coverage import CoverageResult, compute_coverage
 from .network import StreetNetwork
 from .snap import DEFAULT_MAX_SNAP_M, snap_points
 
@@ -818,7 +818,7 @@ def compare(
     scenario: Scenario | Sequence[Scenario],
     areas: gpd.GeoDataFrame | None = None,
     max_snap: float = DEFAULT_MAX_SNAP_M,
-    limit: float = DEFAULT_SEARCH_LIMIT_M,
+    limit: float | None = None,
 ) -> ScenarioResult:
     """Coverage before and after one or several scenarios, by category and area.
 
