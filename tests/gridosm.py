@@ -1,4 +1,4 @@
-"""Small OSM XML files from exact EPSG:4548 coordinates, for the scenario tests.
+"""The two-block test town of the scenario, dead-end and suggestion tests.
 
 Node lon/lat are the inverse projection of round metre coordinates, so the
 distances in the built network are the round numbers a test states (OSM files
@@ -7,74 +7,18 @@ store 7 decimals, about 1 cm, hence tolerances of a few cm).
 
 from __future__ import annotations
 
-from pathlib import Path
-from xml.sax.saxutils import quoteattr
-
 import geopandas as gpd
 import numpy as np
-import pyproj
 import shapely
+from osmxml import X0, Y0, OSMBuilder, lonlat
 
-X0 = 573000.0  # near 钢城区, inside the EPSG:4548 zone (CM 117°E)
-Y0 = 3992000.0
-_TO_WGS = pyproj.Transformer.from_crs("EPSG:4548", "EPSG:4326", always_xy=True)
-
-
-def lonlat(x: float, y: float) -> tuple[float, float]:
-    """WGS-84 of a point given in metres relative to (X0, Y0)."""
-    lon, lat = _TO_WGS.transform(X0 + x, Y0 + y)
-    return float(lon), float(lat)
+__all__ = ["TOWN_NODES", "X0", "Y0", "OSMBuilder", "lonlat", "points", "two_blocks"]
 
 
 def points(pts: list[tuple[float, float]], **cols: list) -> gpd.GeoDataFrame:
     """A projected (EPSG:4548) point frame from metre offsets."""
     xy = np.array(pts, dtype=float) + [X0, Y0]
     return gpd.GeoDataFrame(cols, geometry=shapely.points(xy), crs="EPSG:4548")
-
-
-class OSMBuilder:
-    """Collect nodes and ways (coordinates in metres relative to X0, Y0) and write XML."""
-
-    def __init__(self) -> None:
-        self.nodes: dict[str, tuple[int, float, float, dict[str, str]]] = {}
-        self.ways: list[tuple[int, list[str], dict[str, str]]] = []
-
-    def node(self, key: str, x: float, y: float, **tags: str) -> str:
-        self.nodes[key] = (len(self.nodes) + 1, x, y, tags)
-        return key
-
-    def way(self, keys: list[str], **tags: str) -> int:
-        wid = 1000 + len(self.ways)
-        self.ways.append((wid, keys, tags))
-        return wid
-
-    def osmid(self, key: str) -> int:
-        return self.nodes[key][0]
-
-    def xy(self, key: str) -> tuple[float, float]:
-        return self.nodes[key][1], self.nodes[key][2]
-
-    def xml(self) -> str:
-        out = [
-            '<?xml version="1.0" encoding="UTF-8"?>',
-            '<osm version="0.6" generator="gcgeo-tests">',
-        ]
-        for nid, x, y, tags in self.nodes.values():
-            lon, lat = lonlat(x, y)
-            out.append(f'  <node id="{nid}" version="1" lat="{lat:.7f}" lon="{lon:.7f}">')
-            out += [f"    <tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items()]
-            out.append("  </node>")
-        for wid, keys, tags in self.ways:
-            out.append(f'  <way id="{wid}" version="1">')
-            out += [f'    <nd ref="{self.nodes[k][0]}"/>' for k in keys]
-            out += [f"    <tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items()]
-            out.append("  </way>")
-        out.append("</osm>")
-        return "\n".join(out) + "\n"
-
-    def write(self, path: Path) -> Path:
-        path.write_text(self.xml(), encoding="utf-8")
-        return path
 
 
 def two_blocks(railway: bool = False, kindergarten: bool = True) -> OSMBuilder:

@@ -45,6 +45,9 @@ class OSMBuilder:
     def osmid(self, key: str) -> int:
         return self.nodes[key][0]
 
+    def xy(self, key: str) -> tuple[float, float]:
+        return self.nodes[key][1], self.nodes[key][2]
+
     def xml(self) -> str:
         out = [
             '<?xml version="1.0" encoding="UTF-8"?>',
