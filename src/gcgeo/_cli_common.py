@@ -7,13 +7,21 @@ import json
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
+import geopandas as gpd
 
-from ._errors import GcgeoError
+from ._errors import GcgeoError, InputError
+from .coverage import DEFAULT_CELL_M, grid_origins, origins_from_layer
 
 __all__ = [
+    "make_origins",
+    "origin_options",
+    "read_boundary",
+    "read_origin_inputs",
+    "read_origin_layer",
     "cache_from_options",
     "cache_options",
     "echo_json",
@@ -188,3 +196,105 @@ def open_study_from_options(kw: dict[str, Any]) -> Any:
         crs=kw["metric_crs"],
         cache=cache_from_options(kw),
     )
+
+
+def read_boundary(path: str | None) -> gpd.GeoDataFrame | None:
+    """Read a boundary polygon file (any format GDAL reads, with a CRS)."""
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"Boundary file {path!r} does not exist; check --boundary.")
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as exc:  # pyogrio raises several types
+        raise InputError(
+            f"Boundary file {path!r} could not be read ({exc}); pass a GeoJSON or GeoPackage polygon."
+        ) from exc
+    if gdf.crs is None:
+        raise InputError(f"Boundary file {path!r} has no CRS; save it with one (e.g. EPSG:4326).")
+    if gdf.empty or not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputError(f"Boundary file {path!r} must hold polygons; it has {set(gdf.geom_type)}.")
+    return gdf
+
+
+def read_origin_layer(path: str) -> gpd.GeoDataFrame:
+    """Read a planner's origin layer (points or polygons with a CRS)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"Origin layer {path!r} does not exist; check --origins.")
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as exc:
+        raise InputError(
+            f"Origin layer {path!r} could not be read ({exc}); pass GeoJSON or GPKG."
+        ) from exc
+    if gdf.crs is None:
+        raise InputError(f"Origin layer {path!r} has no CRS; save it with one (e.g. EPSG:4326).")
+    if gdf.empty:
+        raise InputError(f"Origin layer {path!r} has no features.")
+    return gdf
+
+
+def origin_options(func: Any) -> Any:
+    opts = [
+        click.option(
+            "--boundary",
+            type=click.Path(dir_okay=False, path_type=str),
+            default=None,
+            help="Study-area polygon file (GeoJSON/GPKG with a CRS).",
+        ),
+        click.option(
+            "--cell",
+            type=click.FloatRange(min=0, min_open=True),
+            default=DEFAULT_CELL_M,
+            show_default=True,
+            help="Grid cell size (m) of the origins.",
+        ),
+        click.option(
+            "--origin-rule",
+            type=click.Choice(["auto", "residential", "street", "all"]),
+            default="auto",
+            show_default=True,
+            help="Which grid cells count as places people live.",
+        ),
+        click.option(
+            "--origins",
+            "origins_path",
+            type=click.Path(dir_okay=False, path_type=str),
+            default=None,
+            help="Planner's layer of residential places instead of the grid.",
+        ),
+        click.option("--population", default=None, help="Population column of --origins."),
+        click.option(
+            "--out",
+            "out_dir",
+            type=click.Path(file_okay=False, path_type=str),
+            required=True,
+            help="Output folder.",
+        ),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def read_origin_inputs(kw: dict[str, Any]) -> tuple[Any, Any]:
+    boundary = read_boundary(kw["boundary"])
+    layer = read_origin_layer(kw["origins_path"]) if kw["origins_path"] else None
+    if layer is None and kw["population"]:
+        raise InputError("--population needs --origins (a layer with a population column).")
+    return boundary, layer
+
+
+def make_origins(kw: dict[str, Any], net: Any, boundary: Any, layer: Any) -> gpd.GeoDataFrame:
+    if layer is not None:
+        origins = origins_from_layer(layer, net.crs, kw["population"])
+    else:
+        origins = grid_origins(net, kw["cell"], boundary, kw["origin_rule"], kw["max_snap"])
+    if len(origins) == 0:
+        raise InputError(
+            "No origin falls inside the study area under the chosen rule; check --boundary "
+            "against the OSM extent or use --origin-rule all."
+        )
+    return origins

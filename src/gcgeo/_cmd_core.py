@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,56 +12,28 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._cli_common import echo_json, handle_errors, open_study_from_options, study_options
+from ._cli_common import (
+    echo_json,
+    handle_errors,
+    make_origins,
+    open_study_from_options,
+    origin_options,
+    read_origin_inputs,
+    study_options,
+)
 from ._errors import InputError
-from ._io import atomic_path, atomic_write_text, check_writable
+from ._io import atomic_write_text, check_writable, write_csv, write_gpkg
 from ._progress import steps
 from .catalogue import load_catalogue
 from .coverage import (
-    DEFAULT_CELL_M,
     compute_coverage,
-    grid_origins,
-    origins_from_layer,
     search_limit,
 )
 from .engine import node_distances, point_distances
 from .facilities import read_points_csv
 from .snap import snap_points
 
-__all__ = ["coverage", "reach", "read_boundary", "write_csv", "write_gpkg"]
-
-
-def write_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a CSV atomically, UTF-8 with BOM so Excel shows Chinese correctly."""
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    atomic_write_text(path, buf.getvalue(), encoding="utf-8-sig")
-
-
-def write_gpkg(gdf: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
-    """Write a GeoPackage atomically."""
-    with atomic_path(path, suffix=".gpkg") as tmp:
-        gdf.to_file(tmp, layer=layer, driver="GPKG")
-
-
-def read_boundary(path: str | None) -> gpd.GeoDataFrame | None:
-    """Read a boundary polygon file (any format GDAL reads, with a CRS)."""
-    if path is None:
-        return None
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"Boundary file {path!r} does not exist; check --boundary.")
-    try:
-        gdf = gpd.read_file(p)
-    except Exception as exc:  # pyogrio raises several types
-        raise InputError(
-            f"Boundary file {path!r} could not be read ({exc}); pass a GeoJSON or GeoPackage polygon."
-        ) from exc
-    if gdf.crs is None:
-        raise InputError(f"Boundary file {path!r} has no CRS; save it with one (e.g. EPSG:4326).")
-    if gdf.empty or not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputError(f"Boundary file {path!r} must hold polygons; it has {set(gdf.geom_type)}.")
-    return gdf
+__all__ = ["coverage", "reach"]
 
 
 def _check_points_extent(points: gpd.GeoDataFrame, net: Any, path: str, max_snap: float) -> None:
@@ -215,52 +186,18 @@ def reach(**kw: Any) -> None:
 
 @click.command()
 @study_options
-@click.option(
-    "--boundary",
-    type=click.Path(dir_okay=False, path_type=str),
-    default=None,
-    help="Study-area polygon file (GeoJSON/GPKG with a CRS).",
-)
+@origin_options
 @click.option(
     "--categories",
     default=None,
     help="Comma-separated category ids (default: all life-circle ones).",
 )
 @click.option(
-    "--cell",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_CELL_M,
-    show_default=True,
-    help="Grid cell size (m).",
-)
-@click.option(
-    "--origin-rule",
-    type=click.Choice(["auto", "residential", "street", "all"]),
-    default="auto",
-    show_default=True,
-    help="Which grid cells count as places people live.",
-)
-@click.option(
-    "--origins",
-    "origins_path",
-    type=click.Path(dir_okay=False, path_type=str),
-    default=None,
-    help="Planner's layer of residential places instead of the grid.",
-)
-@click.option("--population", default=None, help="Population column of --origins.")
-@click.option(
     "--layers",
     "layers_dir",
     type=click.Path(file_okay=False, path_type=str),
     default=None,
     help="Folder of replacement district layers (overrides the shipped ones file by file).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    required=True,
-    help="Output folder.",
 )
 @handle_errors
 def coverage(**kw: Any) -> None:
@@ -283,26 +220,13 @@ def coverage(**kw: Any) -> None:
         raise InputError(f"Layers folder {kw['layers_dir']!r} does not exist; check --layers.")
     for name in AREA_LAYERS:  # fail on broken replacement layers before any work
         load_layer(name, kw["layers_dir"])
-    boundary = read_boundary(kw["boundary"])
-    layer = None
-    if kw["origins_path"]:
-        layer = read_boundary_like(kw["origins_path"])
-    elif kw["population"]:
-        raise InputError("--population needs --origins (a layer with a population column).")
+    boundary, layer = read_origin_inputs(kw)
     with steps(4, enabled=not kw["as_json"]) as step:
         step("reading OSM and building the walk network")
         study = open_study_from_options({**kw, "catalogue_path": cat})
         net = study.network
         step("laying out origins")
-        if layer is not None:
-            origins = origins_from_layer(layer, net.crs, kw["population"])
-        else:
-            origins = grid_origins(net, kw["cell"], boundary, kw["origin_rule"], kw["max_snap"])
-        if len(origins) == 0:
-            raise InputError(
-                "No origin falls inside the study area under the chosen rule; check --boundary "
-                "against the OSM extent or use --origin-rule all."
-            )
+        origins = make_origins(kw, net, boundary, layer)
         step(f"distances for {len(categories)} categories")
         result = compute_coverage(
             net,
@@ -334,21 +258,3 @@ def coverage(**kw: Any) -> None:
             f"  {r.name_zh} {r.name_en}: {r.share:.1%} within {r.threshold_m:g} m ({r.facilities} facilities)"
         )
     click.echo(f"Wrote {', '.join(str(t) for t in targets)}")
-
-
-def read_boundary_like(path: str) -> gpd.GeoDataFrame:
-    """Read a planner's origin layer (points or polygons with a CRS)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"Origin layer {path!r} does not exist; check --origins.")
-    try:
-        gdf = gpd.read_file(p)
-    except Exception as exc:
-        raise InputError(
-            f"Origin layer {path!r} could not be read ({exc}); pass GeoJSON or GPKG."
-        ) from exc
-    if gdf.crs is None:
-        raise InputError(f"Origin layer {path!r} has no CRS; save it with one (e.g. EPSG:4326).")
-    if gdf.empty:
-        raise InputError(f"Origin layer {path!r} has no features.")
-    return gdf

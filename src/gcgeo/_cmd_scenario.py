@@ -12,79 +12,22 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._cli_common import echo_json, handle_errors, open_study_from_options, study_options
-from ._cmd_core import read_boundary, read_boundary_like, write_csv, write_gpkg
+from ._cli_common import (
+    echo_json,
+    handle_errors,
+    make_origins,
+    open_study_from_options,
+    origin_options,
+    read_boundary,
+    read_origin_inputs,
+    study_options,
+)
 from ._errors import InputError
-from ._io import atomic_write_text, check_writable
+from ._io import atomic_write_text, check_writable, write_csv, write_gpkg
 from ._progress import steps
 from .catalogue import load_catalogue
-from .coverage import DEFAULT_CELL_M, grid_origins, origins_from_layer
 
 __all__ = ["deadends", "scenario", "suggest", "summary_html"]
-
-
-def _origin_options(func: Any) -> Any:
-    opts = [
-        click.option(
-            "--boundary",
-            type=click.Path(dir_okay=False, path_type=str),
-            default=None,
-            help="Study-area polygon file (GeoJSON/GPKG with a CRS).",
-        ),
-        click.option(
-            "--cell",
-            type=click.FloatRange(min=0, min_open=True),
-            default=DEFAULT_CELL_M,
-            show_default=True,
-            help="Grid cell size (m) of the origins.",
-        ),
-        click.option(
-            "--origin-rule",
-            type=click.Choice(["auto", "residential", "street", "all"]),
-            default="auto",
-            show_default=True,
-            help="Which grid cells count as places people live.",
-        ),
-        click.option(
-            "--origins",
-            "origins_path",
-            type=click.Path(dir_okay=False, path_type=str),
-            default=None,
-            help="Planner's layer of residential places instead of the grid.",
-        ),
-        click.option("--population", default=None, help="Population column of --origins."),
-        click.option(
-            "--out",
-            "out_dir",
-            type=click.Path(file_okay=False, path_type=str),
-            required=True,
-            help="Output folder.",
-        ),
-    ]
-    for opt in reversed(opts):
-        func = opt(func)
-    return func
-
-
-def _read_origin_inputs(kw: dict[str, Any]) -> tuple[Any, Any]:
-    boundary = read_boundary(kw["boundary"])
-    layer = read_boundary_like(kw["origins_path"]) if kw["origins_path"] else None
-    if layer is None and kw["population"]:
-        raise InputError("--population needs --origins (a layer with a population column).")
-    return boundary, layer
-
-
-def _make_origins(kw: dict[str, Any], net: Any, boundary: Any, layer: Any) -> gpd.GeoDataFrame:
-    if layer is not None:
-        origins = origins_from_layer(layer, net.crs, kw["population"])
-    else:
-        origins = grid_origins(net, kw["cell"], boundary, kw["origin_rule"], kw["max_snap"])
-    if len(origins) == 0:
-        raise InputError(
-            "No origin falls inside the study area under the chosen rule; check --boundary "
-            "against the OSM extent or use --origin-rule all."
-        )
-    return origins
 
 
 def _read_areas(path: str | None) -> gpd.GeoDataFrame | None:
@@ -162,7 +105,7 @@ def _delta_map_html(result: Any) -> str | None:
 @click.command("scenario")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
 @study_options
-@_origin_options
+@origin_options
 @click.option(
     "--categories", default=None, help="Comma-separated category ids (default: all life-circle)."
 )
@@ -195,14 +138,14 @@ def scenario(files: tuple[str, ...], **kw: Any) -> None:
     check_writable(targets, kw["overwrite"])
     planned = kw["planned"]
     scenarios = [load_scenario(f, cat, planned) for f in files]
-    boundary, layer = _read_origin_inputs(kw)
+    boundary, layer = read_origin_inputs(kw)
     areas = _read_areas(kw["areas"])
     # build the network and check every scenario against it before any progress output
     study = open_study_from_options({**kw, "catalogue_path": cat})
     net = study.network
     for sc in scenarios:
         apply_scenario(net, study.facilities, sc)
-    origins = _make_origins(kw, net, boundary, layer)
+    origins = make_origins(kw, net, boundary, layer)
     with steps(2, enabled=not kw["as_json"]) as step:
         step(f"coverage before and after {len(scenarios)} scenario(s)")
         result = compare(
@@ -249,7 +192,7 @@ def scenario(files: tuple[str, ...], **kw: Any) -> None:
 
 @click.command("deadends")
 @study_options
-@_origin_options
+@origin_options
 @click.option("--category", default=None, help="Rank by this category (default: sum over all).")
 @click.option(
     "--categories", default=None, help="Categories evaluated (default: all life-circle ones)."
@@ -294,12 +237,12 @@ def deadends(**kw: Any) -> None:
     out_dir = Path(kw["out_dir"])
     targets = [out_dir / "deadends.csv", out_dir / "deadends.geojson"]
     check_writable(targets, kw["overwrite"])
-    boundary, layer = _read_origin_inputs(kw)
+    boundary, layer = read_origin_inputs(kw)
     with steps(5, enabled=not kw["as_json"]) as step:
         step("reading OSM and building the walk network")
         study = open_study_from_options({**kw, "catalogue_path": cat})
         net = study.network
-        origins = _make_origins(kw, net, boundary, layer)
+        origins = make_origins(kw, net, boundary, layer)
         step("finding dead ends and barriers")
         dead = find_dead_ends(net, kw["edge_margin"], boundary)
         barriers = read_barriers(kw["osm_path"])
@@ -397,7 +340,7 @@ def _resolve_within(value: str | None, areas_path: str | None) -> gpd.GeoDataFra
 
 @click.command("suggest")
 @study_options
-@_origin_options
+@origin_options
 @click.option("--category", required=True, help="Category id, e.g. kindergarten.")
 @click.option("--count", "k", type=click.IntRange(min=1), required=True, help="Sites to suggest.")
 @click.option("--within", default=None, help="Polygon file, or an area code of --areas.")
@@ -431,14 +374,14 @@ def suggest(**kw: Any) -> None:
     out_dir = Path(kw["out_dir"])
     targets = [out_dir / "suggestions.csv", out_dir / "suggestions.geojson"]
     check_writable(targets, kw["overwrite"])
-    boundary, layer = _read_origin_inputs(kw)
+    boundary, layer = read_origin_inputs(kw)
     within = _resolve_within(kw["within"], kw["areas"])
     cands = _read_candidates_csv(kw["candidates_csv"]) if kw["candidates_csv"] else None
     with steps(3, enabled=not kw["as_json"]) as step:
         step("reading OSM and building the walk network")
         study = open_study_from_options({**kw, "catalogue_path": cat})
         net = study.network
-        origins = _make_origins(kw, net, boundary, layer)
+        origins = make_origins(kw, net, boundary, layer)
         step("coverage matrix and greedy picks")
         res = suggest_sites(
             net,

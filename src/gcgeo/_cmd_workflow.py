@@ -232,7 +232,7 @@ def fetch(**kw: Any) -> None:
         raise InputError("Pass either --boundary or --place, not both.")
     cat = load_catalogue(kw["catalogue_path"])
     if kw["boundary"]:
-        from ._cmd_core import read_boundary
+        from ._cli_common import read_boundary
 
         poly = _to_wgs84_polygon(read_boundary(kw["boundary"]), f"Boundary {kw['boundary']!r}")
         name, source = Path(kw["boundary"]).stem, f"file:{kw['boundary']}"
@@ -333,7 +333,7 @@ def run_demo(
     dict of str to Path
         Every file written: ``osm``, ``coverage``, ``origins``, ``run`` and the hooks' files.
     """
-    from ._cmd_core import write_csv, write_gpkg
+    from ._io import write_csv, write_gpkg
     from .catalogue import load_catalogue
     from .coverage import DEFAULT_CELL_M, compute_coverage, grid_origins
     from .demo import DEMO_LABEL, DEMO_SEED, write_demo_osm

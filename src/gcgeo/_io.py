@@ -7,10 +7,22 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._errors import OutputExistsError
 
-__all__ = ["atomic_path", "atomic_write_text", "check_writable"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = [
+    "atomic_path",
+    "atomic_write",
+    "atomic_write_text",
+    "check_writable",
+    "write_csv",
+    "write_gpkg",
+]
 
 
 def check_writable(paths: Iterable[str | os.PathLike], overwrite: bool) -> None:
@@ -64,3 +76,18 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> Non
     """Call ``writer(tmp_path)`` and move the result onto ``path`` atomically."""
     with atomic_path(path) as tmp:
         writer(tmp)
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a CSV atomically, UTF-8 with BOM so Excel shows Chinese correctly."""
+    import io
+
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    atomic_write_text(path, buf.getvalue(), encoding="utf-8-sig")
+
+
+def write_gpkg(gdf: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
+    """Write a GeoPackage atomically."""
+    with atomic_path(path, suffix=".gpkg") as tmp:
+        gdf.to_file(tmp, layer=layer, driver="GPKG")
