@@ -21,7 +21,7 @@ from ._errors import InputError
 from .catalogue import Category
 from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col, tier_col
 from .engine import DEFAULT_SPEED_MPS, node_distances, point_distances
-from .network import StreetNetwork
+from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, snap_points
 
 __all__ = [
@@ -68,13 +68,7 @@ def project_points(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
 def _study_area(net: StreetNetwork, boundary: Any) -> BaseGeometry:
     if boundary is None:
         return shapely.box(*net.bounds)
-    if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
-        if boundary.crs is None:
-            raise InputError("The boundary has no CRS; save it with one (e.g. EPSG:4326).")
-        return shapely.union_all(boundary.to_crs(net.crs).geometry.values)
-    if isinstance(boundary, BaseGeometry):  # WGS-84 geometry
-        return gpd.GeoSeries([boundary], crs="EPSG:4326").to_crs(net.crs).iloc[0]
-    raise InputError(f"boundary {type(boundary).__name__} is not a polygon or a GeoDataFrame.")
+    return area_in_crs(boundary, net.crs, "boundary")
 
 
 def grid_origins(

@@ -44,7 +44,7 @@ from .catalogue import Category
 from .columns import POPULATION
 from .coverage import project_points
 from .engine import NodeDistances, node_distances, point_distances
-from .network import StreetNetwork
+from .network import StreetNetwork, area_in_crs
 from .scenario import NODE_TOLERANCE_M, add_links
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
@@ -136,13 +136,7 @@ def read_barriers(path: str | os.PathLike, clip: BaseGeometry | None = None) -> 
 def _edge_area(net: StreetNetwork, boundary: Any) -> BaseGeometry:
     if boundary is None:
         return shapely.convex_hull(shapely.multipoints(net.xy))
-    if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
-        if boundary.crs is None:
-            raise InputError("The boundary has no CRS; save it with one (e.g. EPSG:4326).")
-        return shapely.union_all(boundary.to_crs(net.crs).geometry.values)
-    if isinstance(boundary, BaseGeometry):  # WGS-84
-        return gpd.GeoSeries([boundary], crs="EPSG:4326").to_crs(net.crs).iloc[0]
-    raise InputError(f"boundary {type(boundary).__name__} is not a polygon or a GeoDataFrame.")
+    return area_in_crs(boundary, net.crs, "boundary")
 
 
 def find_dead_ends(

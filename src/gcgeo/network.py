@@ -28,6 +28,7 @@ from .osm import OSMData, read_osm
 
 __all__ = [
     "DEFAULT_CRS",
+    "area_in_crs",
     "WALK_HIGHWAYS",
     "StreetNetwork",
     "build_network",
@@ -125,6 +126,24 @@ def choose_crs(lon: np.ndarray, lat: np.ndarray) -> str:
         return DEFAULT_CRS
     zone = int((mlon + 180) // 6) + 1
     return f"EPSG:{32600 + zone if mlat >= 0 else 32700 + zone}"
+
+
+def area_in_crs(area: Any, crs: str, what: str = "boundary") -> BaseGeometry:
+    """One polygon in ``crs`` from a GeoDataFrame/GeoSeries (any CRS, unioned) or a
+    WGS-84 shapely geometry.
+
+    Raises
+    ------
+    InputError
+        No CRS on the frame, or not a polygon-like input; ``what`` names it.
+    """
+    if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
+        if area.crs is None:
+            raise InputError(f"The {what} has no CRS; save it with one (e.g. EPSG:4326).")
+        return shapely.union_all(area.to_crs(crs).geometry.values)
+    if isinstance(area, BaseGeometry):  # WGS-84
+        return gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
+    raise InputError(f"The {what} ({type(area).__name__}) is not a polygon or a GeoDataFrame.")
 
 
 def _check_projected(crs: str) -> pyproj.CRS:

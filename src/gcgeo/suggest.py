@@ -27,7 +27,7 @@ from .catalogue import Category
 from .columns import POPULATION
 from .coverage import project_points
 from .engine import node_distances, point_distances
-from .network import StreetNetwork
+from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
 __all__ = [
@@ -174,13 +174,7 @@ def greedy_cover(
 
 
 def _within_polygon(net: StreetNetwork, within: Any) -> BaseGeometry:
-    if isinstance(within, gpd.GeoDataFrame | gpd.GeoSeries):
-        if within.crs is None:
-            raise InputError("The 'within' area has no CRS; save it with one (e.g. EPSG:4326).")
-        return shapely.union_all(within.to_crs(net.crs).geometry.values)
-    if isinstance(within, BaseGeometry):  # WGS-84
-        return gpd.GeoSeries([within], crs="EPSG:4326").to_crs(net.crs).iloc[0]
-    raise InputError(f"'within' {type(within).__name__} is not a polygon or a GeoDataFrame.")
+    return area_in_crs(within, net.crs, "'within' area")
 
 
 def suggest_sites(
