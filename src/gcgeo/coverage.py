@@ -1,0 +1,316 @@
+"""Origins, coverage shares and life-circle completeness.
+
+Origins are where people start walking: a regular grid over the study area
+(kept only where people live, by a rule every output states) or a planner's
+layer of residential places with an optional population column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ._errors import InputError
+from .catalogue import Category
+from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col, tier_col
+from .engine import DEFAULT_SPEED_MPS, node_distances, point_distances
+from .network import StreetNetwork
+from .snap import DEFAULT_MAX_SNAP_M, snap_points
+
+__all__ = [
+    "DEFAULT_CELL_M",
+    "search_limit",
+    "ORIGIN_RULES",
+    "CoverageResult",
+    "compute_coverage",
+    "grid_origins",
+    "origins_from_layer",
+    "project_points",
+]
+
+DEFAULT_CELL_M = 100.0
+ORIGIN_RULES = {
+    "residential": "grid cells touching residential land use or residential buildings in the OSM data",
+    "street": "grid cells whose centre lies within the snap distance of a walkable street",
+    "all": "every grid cell in the study area",
+    "layer": "the planner's origin layer",
+}
+
+
+def search_limit(threshold_m: float, speed_mps: float, limit: float | None = None) -> float:
+    """How far a search goes: ``limit`` if given, else twice the category's
+    threshold but at least a 15-minute walk at ``speed_mps``.
+
+    Farther facilities are reported as "not within the search limit"; the
+    limit is written into every output.
+    """
+    if limit is not None:
+        return float(limit)
+    return max(2.0 * threshold_m, 15 * 60 * speed_mps)
+
+
+def project_points(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
+    """Representative point coordinates of ``gdf`` in ``crs``, shape (n, 2)."""
+    if gdf.crs is None:
+        raise InputError("A point layer has no CRS; save it with one (e.g. EPSG:4326).")
+    g = gdf.geometry.to_crs(crs)
+    pts = g.representative_point() if not (g.geom_type == "Point").all() else g
+    return shapely.get_coordinates(pts.values).reshape(-1, 2)
+
+
+def _study_area(net: StreetNetwork, boundary: Any) -> BaseGeometry:
+    if boundary is None:
+        return shapely.box(*net.bounds)
+    if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
+        if boundary.crs is None:
+            raise InputError("The boundary has no CRS; save it with one (e.g. EPSG:4326).")
+        return shapely.union_all(boundary.to_crs(net.crs).geometry.values)
+    if isinstance(boundary, BaseGeometry):  # WGS-84 geometry
+        return gpd.GeoSeries([boundary], crs="EPSG:4326").to_crs(net.crs).iloc[0]
+    raise InputError(f"boundary {type(boundary).__name__} is not a polygon or a GeoDataFrame.")
+
+
+def grid_origins(
+    net: StreetNetwork,
+    cell: float = DEFAULT_CELL_M,
+    boundary: Any = None,
+    rule: str = "auto",
+    max_snap: float = DEFAULT_MAX_SNAP_M,
+) -> gpd.GeoDataFrame:
+    """A regular grid of origin points over the study area, where people live.
+
+    Parameters
+    ----------
+    net : StreetNetwork
+    cell : float
+        Cell size (m).
+    boundary : GeoDataFrame, GeoSeries or WGS-84 geometry, optional
+        Study area; defaults to the network's extent.
+    rule : {"auto", "residential", "street", "all"}
+        Which cells to keep. ``auto`` uses residential land use/buildings when
+        the OSM file has them, else cells within ``max_snap`` of a street.
+
+    Returns
+    -------
+    GeoDataFrame
+        Cell centres in ``net.crs`` with ``cell_id``; ``attrs["origin_rule"]``
+        names the rule used.
+    """
+    if not (np.isfinite(cell) and cell > 0):
+        raise InputError(f"cell size {cell!r} must be a positive number of metres.")
+    if rule not in ("auto", "residential", "street", "all"):
+        raise InputError(f"origin rule {rule!r} must be auto, residential, street or all.")
+    area = _study_area(net, boundary)
+    minx, miny, maxx, maxy = area.bounds
+    n_cells = ((maxx - minx) / cell) * ((maxy - miny) / cell)
+    if n_cells > 5e6:
+        raise InputError(
+            f"cell size {cell:g} m gives {n_cells:,.0f} cells over the study area; "
+            "use a larger --cell or a smaller --boundary."
+        )
+    xs = np.arange(minx + cell / 2, maxx, cell)
+    ys = np.arange(miny + cell / 2, maxy, cell)
+    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = gx.ravel(), gy.ravel()
+    shapely.prepare(area)
+    inside = shapely.contains_xy(area, gx, gy)
+    gx, gy = gx[inside], gy[inside]
+    pts = shapely.points(gx, gy)
+    has_res = net.residential is not None and len(net.residential) > 0
+    if rule == "auto":
+        rule = "residential" if has_res else "street"
+    if rule == "residential":
+        if not has_res:
+            raise InputError(
+                "origin rule 'residential' needs residential land use or buildings in the OSM "
+                "file; use --origin-rule street."
+            )
+        boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
+        tree = shapely.STRtree(net.residential.values)
+        hit = np.unique(tree.query(boxes, predicate="intersects")[0])
+        keep = np.zeros(len(pts), dtype=bool)
+        keep[hit] = True
+    elif rule == "street":
+        hit = np.unique(net.edge_tree.query(pts, predicate="dwithin", distance=max_snap)[0])
+        keep = np.zeros(len(pts), dtype=bool)
+        keep[hit] = True
+    else:
+        keep = np.ones(len(pts), dtype=bool)
+    out = gpd.GeoDataFrame(
+        {"cell_id": np.arange(keep.sum()), "x": gx[keep], "y": gy[keep]},
+        geometry=pts[keep],
+        crs=net.crs,
+    )
+    out.attrs["origin_rule"] = rule
+    out.attrs["cell_m"] = float(cell)
+    return out
+
+
+def origins_from_layer(
+    layer: gpd.GeoDataFrame, crs: str, population: str | None = None
+) -> gpd.GeoDataFrame:
+    """Origins from a planner's layer of residential places (points or polygons).
+
+    Polygons are represented by an interior point. ``population`` names a
+    numeric column used as weight; it is copied to ``population``.
+    """
+    xy = project_points(layer, crs)
+    out = gpd.GeoDataFrame(
+        layer.drop(columns=layer.geometry.name).copy(),
+        geometry=shapely.points(xy),
+        crs=crs,
+        index=layer.index,
+    )
+    if population is not None:
+        if population not in layer.columns:
+            raise InputError(
+                f"population column {population!r} is not in the origin layer "
+                f"(columns: {', '.join(map(str, layer.columns))})."
+            )
+        pop = pd.to_numeric(layer[population], errors="coerce")
+        if pop.isna().any() or (pop < 0).any():
+            raise InputError(
+                f"population column {population!r} has missing or negative values; fix them."
+            )
+        out[POPULATION] = pop.to_numpy(float)
+    out.attrs["origin_rule"] = "layer"
+    return out
+
+
+@dataclass
+class CoverageResult:
+    """Origins with per-category distances, plus a per-category summary.
+
+    Attributes
+    ----------
+    origins : GeoDataFrame
+        Input origins plus, per category, ``dist_<c>_m``, ``walk_<c>_min``,
+        ``reach_<c>``, ``near_<c>`` (nearest facility id), and ``lc_completeness``
+        and ``lc5_reached``/``lc10_reached``/``lc15_reached``.
+    summary : DataFrame
+        One row per category.
+    facilities : GeoDataFrame
+        Facilities used, projected, with ``snapped`` and ``snap_m``.
+    meta : dict
+    """
+
+    origins: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    facilities: gpd.GeoDataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def compute_coverage(
+    net: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    categories: Sequence[Category],
+    origins: gpd.GeoDataFrame,
+    speed_mps: float = DEFAULT_SPEED_MPS,
+    max_snap: float = DEFAULT_MAX_SNAP_M,
+    limit: float | None = None,
+) -> CoverageResult:
+    """Walking distance from every origin to the nearest facility of each category.
+
+    Parameters
+    ----------
+    net : StreetNetwork
+    facilities : GeoDataFrame
+        Columns ``facility_id``, ``name``, ``category``; any CRS.
+    categories : sequence of Category
+    origins : GeoDataFrame
+        Points (any CRS); an optional ``population`` column weights the shares.
+    speed_mps : float
+        Walking speed for the minutes columns.
+    max_snap : float
+        Maximum access leg (m) for origins and facilities.
+    limit : float, optional
+        Search limit (m); farther facilities count as not found. Default per
+        category: :func:`search_limit` (twice the threshold, at least a
+        15-minute walk).
+
+    Returns
+    -------
+    CoverageResult
+    """
+    if not (speed_mps > 0):
+        raise InputError(f"walking speed {speed_mps!r} must be positive (m/s), e.g. 1.1.")
+    out = origins.to_crs(net.crs).copy() if origins.crs != net.crs else origins.copy()
+    oxy = project_points(out, net.crs)
+    osnap = snap_points(net, oxy, max_snap)
+    fac = facilities.to_crs(net.crs).reset_index(drop=True)
+    fxy = shapely.get_coordinates(fac.geometry.values).reshape(-1, 2)
+    fsnap = snap_points(net, fxy, max_snap)
+    fac = fac.assign(snapped=fsnap.ok, snap_m=np.where(fsnap.ok, fsnap.leg, np.nan))
+    weights = out[POPULATION].to_numpy(float) if POPULATION in out.columns else np.ones(len(out))
+    rows = []
+    for cat in categories:
+        sel = np.flatnonzero((fac["category"] == cat.id).to_numpy())
+        sub_snap = fsnap.take(sel)
+        cat_limit = search_limit(cat.max_distance_m, speed_mps, limit)
+        nd = node_distances(net, sub_snap, limit=cat_limit)
+        pdist = point_distances(net, nd, osnap, sub_snap)
+        d = pdist.distance
+        reached = d <= cat.max_distance_m
+        out[dist_col(cat.id)] = np.where(np.isfinite(d), np.round(d, 2), np.nan)
+        out[min_col(cat.id)] = np.where(np.isfinite(d), np.round(d / speed_mps / 60, 2), np.nan)
+        out[reached_col(cat.id)] = reached
+        ids = fac["facility_id"].to_numpy(object)[sel]
+        near = np.full(len(out), None, dtype=object)
+        found = pdist.source >= 0
+        near[found] = ids[pdist.source[found]]
+        out[f"near_{cat.id}"] = near
+        covered_w = float(weights[reached].sum())
+        total_w = float(weights.sum())
+        rows.append(
+            {
+                "category": cat.id,
+                "name_zh": cat.name_zh,
+                "name_en": cat.name_en,
+                "tier_min": cat.tier,
+                "threshold_m": cat.max_distance_m,
+                "threshold_status": cat.status,
+                "search_limit_m": round(cat_limit, 1),
+                "facilities": len(sel),
+                "facilities_unsnapped": int((~sub_snap.ok).sum()),
+                "origins": len(out),
+                "covered": int(reached.sum()),
+                "share": round(covered_w / total_w, 4) if total_w > 0 else np.nan,
+                "weighted_by": POPULATION if POPULATION in out.columns else "origins",
+                "median_dist_m": float(np.nanmedian(np.where(np.isfinite(d), d, np.nan)))
+                if np.isfinite(d).any()
+                else np.nan,
+            }
+        )
+    lc = [c for c in categories if c.in_life_circle]
+    if lc:
+        reached_mat = np.column_stack([out[reached_col(c.id)].to_numpy(bool) for c in lc])
+        out[COMPLETENESS] = np.round(reached_mat.mean(axis=1), 4)
+        for tier in (5, 10, 15):
+            cols = [i for i, c in enumerate(lc) if c.tier <= tier]
+            out[tier_col(tier)] = reached_mat[:, cols].sum(axis=1) if cols else 0
+    else:
+        out[COMPLETENESS] = np.nan
+    out["snap_origin_m"] = np.where(osnap.ok, np.round(osnap.leg, 2), np.nan)
+    rule = origins.attrs.get("origin_rule", "layer")
+    meta = {
+        "origin_rule": rule,
+        "origin_rule_text": ORIGIN_RULES.get(rule, rule),
+        "origins": len(out),
+        "origins_unsnapped": int((~osnap.ok).sum()),
+        "speed_mps": speed_mps,
+        "max_snap_m": max_snap,
+        "search_limit_m": "per category (see summary)" if limit is None else limit,
+        "crs": net.crs,
+        "life_circle_categories": [c.id for c in lc],
+    }
+    out.attrs.update(meta)
+    summary = pd.DataFrame(rows)
+    summary.attrs.update(meta)
+    return CoverageResult(out, summary, fac, meta)

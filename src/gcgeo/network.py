@@ -1,0 +1,482 @@
+"""The walkable street network: walk filter, projection, components, CSR arrays.
+
+The network is kept at OSM-segment resolution: every pair of consecutive
+nodes of a kept way is one straight edge. Facilities and origins snap to a
+point on a segment, so there is no need to simplify the graph; Dijkstra on
+scipy's compiled code is fast enough at this resolution (see benchmarks/).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+from shapely.geometry.base import BaseGeometry
+
+from ._errors import EmptyNetworkError, InputError
+from .osm import OSMData, read_osm
+
+__all__ = [
+    "DEFAULT_CRS",
+    "WALK_HIGHWAYS",
+    "StreetNetwork",
+    "build_network",
+    "choose_crs",
+    "load_network",
+    "to_networkx",
+    "walk_decision",
+]
+
+#: CGCS2000 / 3-degree Gauss-Krüger CM 117°E (covers 115.5°E–118.5°E).
+DEFAULT_CRS = "EPSG:4548"
+
+#: Highway classes people walk on (foot access permitting).
+WALK_HIGHWAYS = frozenset(
+    {
+        "footway",
+        "path",
+        "steps",
+        "pedestrian",
+        "living_street",
+        "residential",
+        "service",
+        "unclassified",
+        "track",
+        "corridor",
+        "road",
+        "tertiary",
+        "tertiary_link",
+        "secondary",
+        "secondary_link",
+        "primary",
+        "primary_link",
+    }
+)
+#: Classes kept only when foot access is stated (or a sidewalk is mapped).
+_FOOT_ONLY_IF_ALLOWED = frozenset(
+    {"trunk", "trunk_link", "cycleway", "bridleway", "motorway", "motorway_link"}
+)
+#: Minor classes whose ``access=private`` marks the inside of a gated compound (封闭小区).
+_COMPOUND_CLASSES = frozenset(
+    {
+        "service",
+        "footway",
+        "path",
+        "residential",
+        "living_street",
+        "pedestrian",
+        "steps",
+        "track",
+        "unclassified",
+        "corridor",
+    }
+)
+_FOOT_YES = frozenset({"yes", "designated", "permissive", "official"})
+_NO = frozenset({"no"})
+_SIDEWALK_YES = frozenset({"both", "left", "right", "yes", "separate"})
+
+
+def walk_decision(tags: dict[str, str], include_private: bool = True) -> str:
+    """Classify a highway way for walking.
+
+    Returns ``"keep"``, ``"keep_private"`` (an ``access=private`` way of a gated
+    compound kept because residents walk it) or ``"drop:<reason>"``.
+    """
+    hw = tags.get("highway", "")
+    foot = tags.get("foot", "")
+    access = tags.get("access", "")
+    if foot in _NO:
+        return "drop:foot=no"
+    if tags.get("area") == "yes" and hw != "pedestrian":
+        return "drop:area"
+    foot_allowed = foot in _FOOT_YES
+    if hw in _FOOT_ONLY_IF_ALLOWED:
+        if hw.startswith("motorway") and not foot_allowed:
+            return "drop:motorway"
+        if not (foot_allowed or tags.get("sidewalk", "") in _SIDEWALK_YES):
+            return f"drop:{hw}"
+    elif hw not in WALK_HIGHWAYS:
+        return f"drop:highway={hw or 'none'}"
+    if access == "no" and not foot_allowed:
+        return "drop:access=no"
+    if access == "private" and not foot_allowed:
+        if include_private and hw in _COMPOUND_CLASSES:
+            return "keep_private"
+        return "drop:access=private"
+    return "keep"
+
+
+def choose_crs(lon: np.ndarray, lat: np.ndarray) -> str:
+    """EPSG:4548 inside its 3° zone (115.5°E–118.5°E), else the local UTM zone."""
+    if len(lon) == 0:
+        return DEFAULT_CRS
+    mlon, mlat = float(np.median(lon)), float(np.median(lat))
+    if 115.5 <= mlon <= 118.5 and 0 < mlat < 60:
+        return DEFAULT_CRS
+    zone = int((mlon + 180) // 6) + 1
+    return f"EPSG:{32600 + zone if mlat >= 0 else 32700 + zone}"
+
+
+def _check_projected(crs: str) -> pyproj.CRS:
+    try:
+        c = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise InputError(
+            f"CRS {crs!r} is not known to PROJ; pass an EPSG code such as EPSG:4548."
+        ) from exc
+    if not c.is_projected:
+        raise InputError(
+            f"CRS {crs!r} is not projected (distances would be in degrees); pass a metric CRS "
+            "such as EPSG:4548."
+        )
+    return c
+
+
+@dataclass
+class StreetNetwork:
+    """A walkable street network in a projected CRS (metres).
+
+    Attributes
+    ----------
+    nodes : GeoDataFrame
+        Index ``0..n-1``; columns ``osmid``, ``x``, ``y``, ``lon``, ``lat``.
+    edges : GeoDataFrame
+        One straight segment per row: ``u``, ``v`` (node indices), ``length``
+        (m), ``way_id``, ``highway``, ``name``, ``access``, ``foot``,
+        ``sidewalk``, ``private`` and a 2-point LineString.
+    crs : str
+    report : dict
+        What was kept and dropped, for outputs and the CLI.
+    residential : GeoSeries
+        Residential land use and buildings, projected (may be empty).
+    """
+
+    nodes: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame
+    crs: str
+    report: dict[str, Any] = field(default_factory=dict)
+    residential: gpd.GeoSeries | None = None
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @cached_property
+    def xy(self) -> np.ndarray:
+        """Node coordinates, shape (n, 2)."""
+        return np.column_stack([self.nodes["x"].to_numpy(), self.nodes["y"].to_numpy()])
+
+    @cached_property
+    def edge_u(self) -> np.ndarray:
+        return self.edges["u"].to_numpy(dtype=np.int64)
+
+    @cached_property
+    def edge_v(self) -> np.ndarray:
+        return self.edges["v"].to_numpy(dtype=np.int64)
+
+    @cached_property
+    def edge_length(self) -> np.ndarray:
+        return self.edges["length"].to_numpy(dtype=float)
+
+    @cached_property
+    def graph(self) -> sp.csr_matrix:
+        """Symmetric CSR adjacency, one entry per node pair with the minimum length.
+
+        Duplicate pairs (a street in both directions, parallel edges, two ways
+        sharing a segment) are reduced to their minimum first, because scipy's
+        COO→CSR conversion would otherwise add them up.
+        """
+        return _csr(self.edge_u, self.edge_v, self.edge_length, self.n_nodes)
+
+    @cached_property
+    def edge_tree(self) -> shapely.STRtree:
+        """Spatial index over edge geometries (positions = edge row numbers)."""
+        return shapely.STRtree(self.edges.geometry.values)
+
+    @cached_property
+    def _snap_index(self) -> tuple[Any, np.ndarray, float, np.ndarray]:
+        """KD-tree over midpoints of edge pieces (for :func:`gcgeo.snap.snap_points`).
+
+        Each edge is cut into equal pieces no longer than ``chunk`` (the 90th
+        percentile edge length); returns ``(tree, piece_edge, chunk, seg)``
+        with ``seg`` the (n_edges, 4) end coordinates ``ax, ay, bx, by``.
+        """
+        from scipy.spatial import cKDTree
+
+        a = self.xy[self.edge_u]
+        b = self.xy[self.edge_v]
+        length = self.edge_length
+        chunk = max(float(np.percentile(length, 90)) if len(length) else 1.0, 1.0)
+        pieces = np.maximum(np.ceil(length / chunk), 1).astype(np.int64)
+        piece_edge = np.repeat(np.arange(len(length)), pieces)
+        start = np.cumsum(pieces) - pieces
+        frac = (np.arange(len(piece_edge)) - start[piece_edge] + 0.5) / pieces[piece_edge]
+        mid = a[piece_edge] + (b - a)[piece_edge] * frac[:, None]
+        return cKDTree(mid), piece_edge, chunk, np.ascontiguousarray(np.hstack([a, b]))
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        return float(x.min()), float(y.min()), float(x.max()), float(y.max())
+
+
+def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+    """Symmetric CSR with the minimum weight per unordered pair; self-loops dropped."""
+    a = np.minimum(u, v)
+    b = np.maximum(u, v)
+    keep = a != b
+    a, b, w = a[keep], b[keep], w[keep]
+    # minimum weight per (a, b): sort by key then weight, take first of each key
+    key = a * np.int64(n) + b
+    order = np.lexsort((w, key))
+    key_s = key[order]
+    first = np.ones(len(key_s), dtype=bool)
+    first[1:] = key_s[1:] != key_s[:-1]
+    sel = order[first]
+    a, b, w = a[sel], b[sel], w[sel]
+    rows = np.concatenate([a, b])
+    cols = np.concatenate([b, a])
+    data = np.concatenate([w, w])
+    return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+def build_network(
+    osm: OSMData,
+    crs: str | None = None,
+    include_private: bool = True,
+    largest_component: bool = True,
+) -> StreetNetwork:
+    """Build the walkable network from parsed OSM data.
+
+    Parameters
+    ----------
+    osm : OSMData
+        From :func:`gcgeo.osm.read_osm`.
+    crs : str, optional
+        Projected CRS for metres. Default: EPSG:4548 when the data lies in its
+        zone (115.5°E–118.5°E), otherwise the local UTM zone.
+    include_private : bool
+        Keep ``access=private`` minor ways (gated residential compounds).
+    largest_component : bool
+        Keep only the largest connected piece (reported).
+
+    Raises
+    ------
+    EmptyNetworkError
+        No walkable way in the data.
+    """
+    decisions: Counter[str] = Counter()
+    seg_u: list[np.ndarray] = []
+    seg_v: list[np.ndarray] = []
+    seg_way: list[np.ndarray] = []
+    lon_map: dict[int, float] = {}
+    lat_map: dict[int, float] = {}
+    kept_ways: list[int] = []
+    n_private = 0
+    way_private = np.zeros(len(osm.ways), dtype=bool)
+    for i, w in enumerate(osm.ways):
+        d = walk_decision(w.tags, include_private)
+        decisions[d] += 1
+        way_private[i] = d == "keep_private"
+        if not d.startswith("keep"):
+            continue
+        n_private += d == "keep_private"
+        kept_ways.append(i)
+        seg_u.append(w.refs[:-1])
+        seg_v.append(w.refs[1:])
+        seg_way.append(np.full(len(w.refs) - 1, i, dtype=np.int64))
+        lon_map.update(zip(w.refs.tolist(), w.lon.tolist(), strict=True))
+        lat_map.update(zip(w.refs.tolist(), w.lat.tolist(), strict=True))
+    if not kept_ways:
+        raise EmptyNetworkError(
+            f"No walkable street in {osm.path!r} ({len(osm.ways)} highway ways, none walkable); "
+            "check that the extract covers a built-up area and was not clipped away."
+        )
+    u_osm = np.concatenate(seg_u)
+    v_osm = np.concatenate(seg_v)
+    way_idx = np.concatenate(seg_way)
+    osmids = np.array(sorted(lon_map), dtype=np.int64)
+    lon = np.array([lon_map[k] for k in osmids.tolist()])
+    lat = np.array([lat_map[k] for k in osmids.tolist()])
+    u = np.searchsorted(osmids, u_osm)
+    v = np.searchsorted(osmids, v_osm)
+
+    crs = crs or choose_crs(lon, lat)
+    pcrs = _check_projected(crs)
+    tr = pyproj.Transformer.from_crs("EPSG:4326", pcrs, always_xy=True)
+    x, y = tr.transform(lon, lat)
+    x, y = np.asarray(x), np.asarray(y)
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    nonzero = u != v
+    u, v, way_idx, length = u[nonzero], v[nonzero], way_idx[nonzero], length[nonzero]
+
+    n = len(osmids)
+    report: dict[str, Any] = {
+        "source_file": osm.path,
+        "crs": crs,
+        "ways_read": len(osm.ways),
+        "ways_kept": len(kept_ways),
+        "private_ways_kept": int(n_private),
+        "include_private": include_private,
+        "dropped_by_reason": {
+            k.split(":", 1)[1]: int(c) for k, c in sorted(decisions.items()) if k.startswith("drop")
+        },
+    }
+    node_keep = np.ones(n, dtype=bool)
+    if largest_component:
+        g = _csr(u, v, length, n)
+        ncomp, labels = connected_components(g, directed=False)
+        sizes = np.bincount(labels)
+        big = int(np.argmax(sizes))
+        node_keep = labels == big
+        report["components"] = int(ncomp)
+        report["nodes_dropped_small_components"] = int((~node_keep).sum())
+    edge_keep = node_keep[u] & node_keep[v]
+    report["edges_dropped_small_components"] = int((~edge_keep).sum())
+    new_index = np.cumsum(node_keep) - 1
+    u = new_index[u[edge_keep]]
+    v = new_index[v[edge_keep]]
+    way_idx = way_idx[edge_keep]
+    length = length[edge_keep]
+    osmids, lon, lat, x, y = (a[node_keep] for a in (osmids, lon, lat, x, y))
+
+    nodes = gpd.GeoDataFrame(
+        {"osmid": osmids, "x": x, "y": y, "lon": lon, "lat": lat},
+        geometry=shapely.points(x, y),
+        crs=crs,
+    )
+    ways = osm.ways
+    tag_cols = {}
+    for col in ("highway", "name", "access", "foot", "sidewalk"):
+        per_way = np.array([ways[i].tags.get(col) for i in range(len(ways))], dtype=object)
+        tag_cols[col] = per_way[way_idx]
+    way_ids = np.array([w.id for w in ways], dtype=np.int64)[way_idx]
+    private = way_private[way_idx]
+    coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": u,
+            "v": v,
+            "length": length,
+            "way_id": way_ids,
+            **tag_cols,
+            "private": private,
+        },
+        geometry=shapely.linestrings(coords),
+        crs=crs,
+    )
+    report["nodes"] = int(len(nodes))
+    report["edges"] = int(len(edges))
+    report["street_km"] = round(float(length.sum()) / 1000, 3)
+    residential = None
+    if osm.residential:
+        res = gpd.GeoSeries(osm.residential, crs="EPSG:4326").to_crs(crs)
+        residential = gpd.GeoSeries(shapely.make_valid(res.values), crs=crs)
+    report["residential_areas"] = len(osm.residential)
+    return StreetNetwork(nodes=nodes, edges=edges, crs=crs, report=report, residential=residential)
+
+
+def _from_arrays(
+    x: np.ndarray,
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    crs: str = DEFAULT_CRS,
+    *,
+    osmid: np.ndarray | None = None,
+    way_id: np.ndarray | None = None,
+    highway: str | np.ndarray = "residential",
+) -> StreetNetwork:
+    """A :class:`StreetNetwork` straight from projected node and edge arrays.
+
+    For benchmarks and tests (synthetic grids); frames have the same columns
+    and dtypes as :func:`build_network` makes. ``u``/``v`` are node indices
+    (0..n-1) and ``length`` is the straight segment length. Self-loops are
+    dropped; no component filtering. ``lon``/``lat`` are derived from ``crs``.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    n = len(x)
+    if len(y) != n or len(u) != len(v):
+        raise InputError("x/y and u/v must have matching lengths.")
+    if len(u) and (min(u.min(), v.min()) < 0 or max(u.max(), v.max()) >= n):
+        raise InputError("edge node indices must lie in 0..n-1.")
+    pcrs = _check_projected(crs)
+    tr = pyproj.Transformer.from_crs(pcrs, "EPSG:4326", always_xy=True)
+    lon, lat = (np.asarray(a, dtype=float) for a in tr.transform(x, y))
+    osmid = np.arange(1, n + 1, dtype=np.int64) if osmid is None else np.asarray(osmid, np.int64)
+    way_id = np.arange(1, len(u) + 1, dtype=np.int64) if way_id is None else np.asarray(way_id)
+    keep = u != v
+    u, v, way_id = u[keep], v[keep], way_id[keep].astype(np.int64)
+    m = len(u)
+    hw = np.asarray(highway, dtype=object)
+    hw = np.full(m, highway, dtype=object) if hw.ndim == 0 else hw[keep]
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    nodes = gpd.GeoDataFrame(
+        {"osmid": osmid, "x": x, "y": y, "lon": lon, "lat": lat},
+        geometry=shapely.points(x, y),
+        crs=crs,
+    )
+    none = np.full(m, None, dtype=object)
+    coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": u,
+            "v": v,
+            "length": length,
+            "way_id": way_id,
+            "highway": hw,
+            # all missing, with the string dtype pandas gives build_network's tag columns
+            **{c: pd.Series(none, dtype="str") for c in ("name", "access", "foot", "sidewalk")},
+            "private": np.zeros(m, dtype=bool),
+        },
+        geometry=shapely.linestrings(coords),
+        crs=crs,
+    )
+    report: dict[str, Any] = {
+        "source_file": None,
+        "crs": crs,
+        "nodes": int(n),
+        "edges": int(m),
+        "street_km": round(float(length.sum()) / 1000, 3),
+    }
+    return StreetNetwork(nodes=nodes, edges=edges, crs=crs, report=report)
+
+
+def load_network(
+    path: str | os.PathLike,
+    clip: BaseGeometry | tuple[float, float, float, float] | None = None,
+    crs: str | None = None,
+    include_private: bool = True,
+    largest_component: bool = True,
+) -> StreetNetwork:
+    """Read an OSM file and build its walkable network (see :func:`build_network`)."""
+    return build_network(read_osm(path, clip=clip), crs, include_private, largest_component)
+
+
+def to_networkx(net: StreetNetwork) -> Any:
+    """The network as an undirected ``networkx.Graph`` with ``length`` weights (min per pair).
+
+    For interoperability and cross-checks; gcgeo's engine does not use networkx.
+    """
+    import networkx as nx
+
+    coo = sp.triu(net.graph).tocoo()
+    g = nx.Graph()
+    g.add_nodes_from(range(net.n_nodes))
+    g.add_weighted_edges_from(
+        zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True), weight="length"
+    )
+    return g

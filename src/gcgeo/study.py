@@ -1,0 +1,124 @@
+"""One study = a walk network plus facilities, prepared from an OSM file.
+
+This is the single entry every command uses to turn its inputs into the
+engine's inputs, so caching and validation live in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from .catalogue import Catalogue, load_catalogue
+from .facilities import facilities_from_csv, facilities_from_osm
+from .network import StreetNetwork, build_network
+from .osm import read_osm
+
+__all__ = ["Study", "open_study"]
+
+
+@dataclass
+class Study:
+    """Everything the engine needs for one area."""
+
+    network: StreetNetwork
+    facilities: gpd.GeoDataFrame  # EPSG:4326, one row per (facility, category)
+    catalogue: Catalogue
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def open_study(
+    osm_path: str | os.PathLike,
+    catalogue: Catalogue | str | os.PathLike | None = None,
+    facilities_csv: str | os.PathLike | None = None,
+    csv_crs: str = "wgs84",
+    osm_facilities: bool = True,
+    include_private: bool = True,
+    crs: str | None = None,
+    clip: BaseGeometry | tuple[float, float, float, float] | None = None,
+    cache: str | os.PathLike | bool | None = None,
+) -> Study:
+    """Read an OSM file into a walk network and categorised facilities.
+
+    Parameters
+    ----------
+    osm_path : path-like
+        ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf``.
+    catalogue : Catalogue or path, optional
+        Default: the shipped catalogue.
+    facilities_csv : path-like, optional
+        A planner's CSV (``name, category, lon, lat``) added to the OSM facilities.
+    csv_crs : {"wgs84", "gcj02", "bd09"}
+        Coordinates of that CSV (Amap POIs are gcj02).
+    osm_facilities : bool
+        Take facilities from the OSM file too.
+    include_private, crs, clip
+        See :func:`gcgeo.network.build_network` and :func:`gcgeo.osm.read_osm`.
+    cache : path-like or bool, optional
+        Network cache folder (``True``: :func:`gcgeo.cache.default_cache_dir`;
+        ``None``/``False``: no cache). The built network and the OSM file's
+        facilities are stored keyed by the file's content hash and the settings;
+        ``meta["cache"]["hit"]`` tells whether this call was served from it. A
+        corrupt entry is rebuilt with a :class:`gcgeo.cache.CacheWarning`.
+
+    Returns
+    -------
+    Study
+    """
+    from . import cache as _cache
+    from .osm import _check_path
+
+    t0 = time.perf_counter()
+    cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
+    extra = facilities_from_csv(facilities_csv, cat, csv_crs) if facilities_csv else None
+    root = _cache.resolve_cache_dir(cache)
+    entry = None
+    settings = None
+    if root is not None:
+        _check_path(osm_path)
+        settings = _cache.study_settings(cat, include_private, crs, clip)
+        entry = _cache.load_study_entry(root, osm_path, settings)
+    if entry is not None:
+        net, osm_fac, osm_summary = entry.network, entry.facilities, entry.osm_summary
+        osm_summary["file"] = str(osm_path)
+        net.report["source_file"] = str(osm_path)
+    else:
+        osm = read_osm(osm_path, clip=clip)
+        net = build_network(osm, crs=crs, include_private=include_private)
+        osm_fac = facilities_from_osm(osm, cat)
+        osm_summary = osm.summary()
+        if root is not None and settings is not None:
+            _cache.store_study_entry(root, osm_path, settings, net, osm_fac, osm_summary)
+    parts = []
+    if osm_facilities:
+        parts.append(osm_fac)
+    if extra is not None:
+        parts.append(extra)
+    fac = (
+        gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+        if parts
+        else gpd.GeoDataFrame(
+            {"facility_id": [], "name": [], "category": [], "source": []},
+            geometry=[],
+            crs="EPSG:4326",
+        )
+    )
+    meta = {
+        "osm": osm_summary,
+        "network": net.report,
+        "catalogue": cat.source,
+        "cache": {
+            "enabled": root is not None,
+            "hit": entry is not None,
+            "key": entry.manifest["key"] if entry is not None else None,
+            "dir": str(root) if root is not None else None,
+            "seconds": round(time.perf_counter() - t0, 3),
+        },
+    }
+    return Study(net, fac, cat, meta)

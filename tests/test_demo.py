@@ -1,0 +1,226 @@
+"""Synthetic demo network (gcgeo.demo) and ``gcgeo demo``."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+from click.testing import CliRunner
+from conftest import GC_DATA
+
+from gcgeo._cmd_workflow import DEMO_FILES, DemoContext, run_demo
+from gcgeo.cli import main
+from gcgeo.demo import DEMO_LABEL, DEMO_SEED, demo_osm_text, write_demo_osm
+from gcgeo.network import build_network
+from gcgeo.osm import read_osm
+from gcgeo.study import open_study
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    p = tmp_path_factory.mktemp("demo") / "demo.osm"
+    info = write_demo_osm(p)
+    return p, info
+
+
+def test_deterministic_bytes(tmp_path: Path, demo_file) -> None:
+    path, _ = demo_file
+    again = write_demo_osm(tmp_path / "again.osm", seed=DEMO_SEED)
+    assert (tmp_path / "again.osm").read_bytes() == path.read_bytes()
+    assert again.nodes == demo_file[1].nodes
+    other, _ = demo_osm_text(seed=1)
+    assert other.encode() != path.read_bytes()
+
+
+def test_size_and_labels(demo_file) -> None:
+    path, info = demo_file
+    assert 5000 <= info.nodes <= 15000
+    root = ET.parse(path).getroot()
+    nodes = root.findall("node")
+    ways = root.findall("way")
+    assert len(nodes) == info.nodes and len(ways) == info.ways
+    assert DEMO_LABEL in root.get("generator")
+    assert DEMO_LABEL in path.read_text(encoding="utf-8").split("\n", 2)[1]  # header comment
+    tagged = [e for e in [*nodes, *ways] if e.find("tag") is not None]
+    for e in tagged:
+        tags = {t.get("k"): t.get("v") for t in e.findall("tag")}
+        if e.tag == "way" or tags.get("highway") != "turning_circle":
+            assert tags.get("gcgeo:synthetic") == "yes", tags
+        if "name" in tags:
+            assert tags["name"].startswith("示例 Demo "), tags
+    # every node a way refers to exists
+    ids = {int(n.get("id")) for n in nodes}
+    assert all(int(nd.get("ref")) in ids for w in ways for nd in w.findall("nd"))
+
+
+def test_read_by_gcgeo_and_by_osmnx(demo_file) -> None:
+    import osmnx as ox
+
+    path, info = demo_file
+    osm = read_osm(path)
+    net = build_network(osm)
+    assert net.report["components"] == 1
+    g = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    # street segments as unordered OSM node pairs, from both parsers
+    ours = {
+        frozenset(p)
+        for p in zip(
+            net.nodes["osmid"].to_numpy()[net.edge_u].tolist(),
+            net.nodes["osmid"].to_numpy()[net.edge_v].tolist(),
+            strict=True,
+        )
+    }
+    theirs = {frozenset((u, v)) for u, v, d in g.edges(data=True) if "highway" in d}
+    assert ours == theirs
+    # lengths agree to 0.5 % (osmnx: spherical great circle; gcgeo: planar EPSG:4548)
+    osmid = net.nodes["osmid"].to_numpy()
+    for k in range(0, len(net.edges), 97):
+        u, v = int(osmid[net.edge_u[k]]), int(osmid[net.edge_v[k]])
+        lx = min(d["length"] for d in g.get_edge_data(u, v).values())
+        assert net.edge_length[k] == pytest.approx(lx, rel=5e-3)
+
+
+def test_dead_ends_match_what_was_built(demo_file) -> None:
+    path, info = demo_file
+    assert info.dead_ends > 5
+    net = build_network(read_osm(path))
+    degree = np.diff(net.graph.indptr)
+    assert int((degree == 1).sum()) == info.dead_ends
+    # every dead end is a tagged turning circle
+    root = ET.parse(path).getroot()
+    circles = {
+        int(n.get("id"))
+        for n in root.findall("node")
+        if any(t.get("v") == "turning_circle" for t in n.findall("tag"))
+    }
+    assert set(net.nodes["osmid"].to_numpy()[degree == 1].tolist()) == circles
+
+
+def test_gated_ways_kept_by_default_dropped_without_private(demo_file) -> None:
+    path, info = demo_file
+    osm = read_osm(path)
+    private_ids = {w.id for w in osm.ways if w.tags.get("access") == "private"}
+    assert len(private_ids) == info.gated_ways > 0
+    kept = build_network(osm)
+    assert kept.report["private_ways_kept"] == info.gated_ways
+    assert private_ids <= set(kept.edges["way_id"].tolist())
+    assert kept.edges["private"].any()
+    dropped = build_network(osm, include_private=False)
+    assert dropped.report["private_ways_kept"] == 0
+    assert dropped.report["dropped_by_reason"] == {"access=private": info.gated_ways}
+    assert not private_ids & set(dropped.edges["way_id"].tolist())
+    assert dropped.n_nodes < kept.n_nodes
+    # gate nodes sit on the entrance ways
+    root = ET.parse(path).getroot()
+    gates = [
+        n
+        for n in root.findall("node")
+        if any(t.get("k") == "barrier" and t.get("v") == "gate" for t in n.findall("tag"))
+    ]
+    assert len(gates) == 2 * info.gated_compounds
+    assert {int(g.get("id")) for g in gates} <= set(kept.nodes["osmid"].tolist())
+
+
+def test_facilities_and_residential(demo_file) -> None:
+    path, info = demo_file
+    s = open_study(path)
+    counts = s.facilities["category"].value_counts().to_dict()
+    assert counts["kindergarten"] == info.facilities["kindergarten"]
+    assert counts["bus_stop"] == info.facilities["bus_stop"]
+    assert counts["rail_station"] == 1
+    assert counts["primary_school"] == info.facilities["primary_school"]
+    assert counts["middle_school"] == info.facilities["middle_school"]
+    assert s.network.residential is not None
+    assert len(s.network.residential) == info.blocks["open"] + info.blocks["gated"]
+
+
+def test_all_coordinates_inside_district(demo_file) -> None:
+    """Rough containment: the boundary file is GCJ-02 (≈530 m off), so allow 1 km."""
+    boundary = GC_DATA / "boundary_370117_gcj02.geojson"
+    if not boundary.exists():
+        pytest.skip(f"shared data file {boundary} is absent on this machine")
+    path, _ = demo_file
+    gcj = gpd.read_file(boundary).to_crs("EPSG:4548")
+    area = shapely.union_all(gcj.geometry.values).buffer(1000)
+    root = ET.parse(path).getroot()
+    lon = np.array([float(n.get("lon")) for n in root.findall("node")])
+    lat = np.array([float(n.get("lat")) for n in root.findall("node")])
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4548", always_xy=True).transform(lon, lat)
+    assert shapely.contains_xy(area, x, y).all()
+    # and the generated core is near the government seat estimate (117.8145 E, 36.0581 N)
+    assert lon.min() < 117.8145 < lon.max() and lat.min() < 36.0581 < lat.max()
+
+
+# --- run_demo / gcgeo demo -------------------------------------------------------------
+
+
+def test_cli_demo_writes_labelled_outputs(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert DEMO_LABEL in r.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(DEMO_FILES.values())
+    for p in out.iterdir():
+        assert DEMO_LABEL.encode("utf-8") in p.read_bytes(), p.name
+    cov = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
+    assert (cov["data_note"] == DEMO_LABEL).all()
+    assert len(cov) == 13 and cov["share"].between(0, 1).all()
+    origins = gpd.read_file(out / "origins.gpkg")
+    assert (origins["data_note"] == DEMO_LABEL).all()
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["label"] == DEMO_LABEL and run["synthetic_demo"] is True
+    assert run["meta"]["origin_rule"] == "residential"
+    # the demo file is an ordinary OSM file: `gcgeo coverage` on it gives the same table
+    r = CliRunner().invoke(
+        main, ["coverage", "--osm", str(out / DEMO_FILES["osm"]), "--out", str(tmp_path / "c")]
+    )
+    assert r.exit_code == 0, r.output
+    cov2 = pd.read_csv(tmp_path / "c" / "coverage.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(cov.drop(columns=["data_note"]), cov2)
+
+
+def test_demo_rerun_replaces_own_folder_but_not_foreign_files(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    runner = CliRunner()
+    assert runner.invoke(main, ["demo", "--out", str(out)]).exit_code == 0
+    r = runner.invoke(main, ["demo", "--out", str(out), "--seed", "7"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["demo"]["seed"] == 7
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "coverage.csv").write_text("my own work\n", encoding="utf-8")
+    r = runner.invoke(main, ["demo", "--out", str(foreign)])
+    assert r.exit_code == 2 and "--overwrite" in r.stderr
+    assert (foreign / "coverage.csv").read_text(encoding="utf-8") == "my own work\n"
+    assert runner.invoke(main, ["demo", "--out", str(foreign), "--overwrite"]).exit_code == 0
+
+
+def test_run_demo_hooks_and_cache(tmp_path: Path) -> None:
+    seen: list[DemoContext] = []
+
+    def map_hook(ctx: DemoContext) -> dict[str, Path]:
+        seen.append(ctx)
+        p = ctx.out_dir / "map.html"
+        p.write_text(f"<html><title>{ctx.label}</title></html>", encoding="utf-8")
+        return {"map": p}
+
+    cache = tmp_path / "cache"
+    files = run_demo(tmp_path / "d1", cache=cache, hooks=[map_hook])
+    assert set(files) == {"osm", "coverage", "origins", "map", "run"}
+    assert seen[0].result.meta["origin_rule"] == "residential"
+    assert seen[0].study.meta["cache"]["hit"] is False
+    for p in files.values():
+        assert DEMO_LABEL.encode("utf-8") in p.read_bytes(), p
+    run = json.loads(files["run"].read_text(encoding="utf-8"))
+    assert run["outputs"]["map"] == str(files["map"])
+    files2 = run_demo(tmp_path / "d2", cache=cache, hooks=[map_hook])
+    assert seen[1].study.meta["cache"]["hit"] is True
+    assert files2["coverage"].read_bytes() == files["coverage"].read_bytes()

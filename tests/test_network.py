@@ -1,0 +1,231 @@
+"""Walk filter, projection, components and the CSR graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from osmxml import OSMBuilder, hand_grid
+
+from gcgeo import EmptyNetworkError, InputError
+from gcgeo.network import build_network, choose_crs, load_network, walk_decision
+from gcgeo.osm import read_osm
+
+
+@pytest.fixture
+def grid_osm(tmp_path: Path) -> Path:
+    return hand_grid().write(tmp_path / "grid.osm")
+
+
+@pytest.mark.parametrize(
+    "tags,expected",
+    [
+        ({"highway": "residential"}, "keep"),
+        ({"highway": "footway"}, "keep"),
+        ({"highway": "steps"}, "keep"),
+        ({"highway": "footway", "foot": "no"}, "drop:foot=no"),
+        ({"highway": "residential", "access": "no"}, "drop:access=no"),
+        ({"highway": "residential", "access": "no", "foot": "yes"}, "keep"),
+        ({"highway": "motorway"}, "drop:motorway"),
+        ({"highway": "motorway_link"}, "drop:motorway"),
+        ({"highway": "trunk"}, "drop:trunk"),
+        ({"highway": "trunk", "sidewalk": "both"}, "keep"),
+        ({"highway": "trunk", "foot": "yes"}, "keep"),
+        ({"highway": "cycleway"}, "drop:cycleway"),
+        ({"highway": "cycleway", "foot": "designated"}, "keep"),
+        ({"highway": "construction"}, "drop:highway=construction"),
+        ({"highway": "service", "access": "private"}, "keep_private"),
+        ({"highway": "footway", "access": "private"}, "keep_private"),
+        ({"highway": "primary", "access": "private"}, "drop:access=private"),
+        ({"highway": "pedestrian", "area": "yes"}, "keep"),
+        ({"highway": "service", "area": "yes"}, "drop:area"),
+    ],
+)
+def test_walk_decision(tags: dict, expected: str) -> None:
+    assert walk_decision(tags) == expected
+
+
+def test_private_switch() -> None:
+    tags = {"highway": "service", "access": "private"}
+    assert walk_decision(tags, include_private=False) == "drop:access=private"
+
+
+def test_hand_grid_network(grid_osm: Path) -> None:
+    net = load_network(grid_osm)
+    # 12 grid nodes + G (gated compound); M, Q dropped by filter; D1, D2 small component
+    assert net.n_nodes == 13
+    assert net.crs == "EPSG:4548"
+    r = net.report
+    assert r["private_ways_kept"] == 1
+    assert r["dropped_by_reason"] == {"foot=no": 1, "motorway": 1}
+    assert r["components"] == 2 and r["nodes_dropped_small_components"] == 2
+    # every grid segment is 100 m (to the cm of OSM's 7-decimal coordinates)
+    assert np.allclose(net.edges["length"], 100.0, atol=0.03)
+    # 3 rows x 3 + 4 columns x 2 + sidewalk + private = 19 segments
+    assert len(net.edges) == 19
+    assert net.edges["private"].sum() == 1
+    assert set(net.edges.columns) >= {
+        "u",
+        "v",
+        "length",
+        "way_id",
+        "highway",
+        "name",
+        "access",
+        "foot",
+        "sidewalk",
+    }
+
+
+def test_graph_keeps_minimum_of_duplicate_segments(grid_osm: Path) -> None:
+    net = load_network(grid_osm)
+    g = net.graph
+    # N00-N10 is mapped twice (road + sidewalk); the CSR must hold 100 m, not 200 m
+    assert g.nnz == 2 * 18  # 19 segments, one duplicate pair, both directions
+    assert np.allclose(g.data, 100.0, atol=0.03)
+    assert (g != g.T).nnz == 0
+
+
+def test_private_ways_dropped_on_request(grid_osm: Path) -> None:
+    net = load_network(grid_osm, include_private=False)
+    assert net.n_nodes == 12
+    assert net.report["private_ways_kept"] == 0
+    assert net.report["dropped_by_reason"]["access=private"] == 1
+
+
+def test_keep_all_components(grid_osm: Path) -> None:
+    net = load_network(grid_osm, largest_component=False)
+    assert net.n_nodes == 15
+
+
+def test_choose_crs() -> None:
+    assert choose_crs(np.array([117.8]), np.array([36.06])) == "EPSG:4548"
+    assert choose_crs(np.array([116.35]), np.array([40.0])) == "EPSG:4548"
+    assert choose_crs(np.array([24.94]), np.array([60.17])) == "EPSG:32635"  # Helsinki, UTM 35N
+    assert choose_crs(np.array([121.5]), np.array([31.2])) == "EPSG:32651"
+
+
+def test_bad_crs(grid_osm: Path) -> None:
+    with pytest.raises(InputError, match="not projected"):
+        load_network(grid_osm, crs="EPSG:4326")
+    with pytest.raises(InputError, match="not known"):
+        load_network(grid_osm, crs="EPSG:999999")
+
+
+def test_no_walkable_ways(tmp_path: Path) -> None:
+    b = OSMBuilder()
+    b.node("a", 0, 0)
+    b.node("b", 100, 0)
+    b.way(["a", "b"], highway="motorway")
+    with pytest.raises(EmptyNetworkError, match="No walkable street"):
+        load_network(b.write(tmp_path / "motorway.osm"))
+
+
+# ---------------------------------------------------------------- real data
+
+
+def test_beijing_walk_filter_keeps_campus_and_drops_motorways(beijing_osm: Path) -> None:
+    osm = read_osm(beijing_osm)
+    net = build_network(osm, largest_component=False)
+    hw = set(net.edges["highway"])
+    assert "motorway" not in hw and "motorway_link" not in hw
+    assert net.report["dropped_by_reason"]["motorway"] == 5  # 2 motorway + 3 motorway_link ways
+    # The 中国农业大学 campus (a gated campus) is crossed by service/footway ways that stay in.
+    campus = [
+        p
+        for p in osm.pois
+        if p[4].get("amenity") == "university" and "中国农业大学" in p[4].get("name", "")
+    ]
+    assert campus, "the sample should hold the CAU campus"
+
+
+def test_beijing_gated_compound_ways_kept(beijing_osm: Path, tmp_path: Path) -> None:
+    """Tag the service/footway ways inside the campus access=private: kept by default, dropped on request."""
+    import osmium
+
+    osm = read_osm(beijing_osm)
+    campus_geoms = []
+    for obj in (
+        osmium.FileProcessor(str(beijing_osm))
+        .with_areas()
+        .with_filter(osmium.filter.TagFilter(("amenity", "university")))
+    ):
+        if obj.is_area():
+            campus_geoms.append(shapely.from_wkb(osmium.geom.WKBFactory().create_multipolygon(obj)))
+    campus = shapely.union_all(campus_geoms)
+    inside_ids = {
+        w.id
+        for w in osm.ways
+        if w.tags.get("highway") in ("service", "footway")
+        and shapely.contains_xy(campus, w.lon, w.lat).all()
+    }
+    assert len(inside_ids) >= 10
+    # rewrite the file with access=private on those ways
+    out = tmp_path / "gated.osm"
+    with osmium.SimpleWriter(str(out)) as writer:
+        for obj in osmium.FileProcessor(str(beijing_osm)):
+            if obj.is_way() and obj.id in inside_ids:
+                tags = dict(obj.tags)
+                tags["access"] = "private"
+                obj = obj.replace(tags=tags)
+            writer.add(obj)
+    kept = load_network(out, largest_component=False)
+    dropped = load_network(out, include_private=False, largest_component=False)
+    assert kept.report["private_ways_kept"] == len(inside_ids)
+    assert dropped.report["dropped_by_reason"]["access=private"] == len(inside_ids)
+    assert set(kept.edges.loc[kept.edges["private"], "way_id"]) == inside_ids
+    assert not set(dropped.edges["way_id"]) & inside_ids
+
+
+def test_beijing_matches_osmnx_parser(beijing_osm: Path) -> None:
+    """An independent parser (osmnx.graph_from_xml) with the same walk filter gives the same segments."""
+    import osmnx as ox
+
+    old = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = old + ["foot", "sidewalk"]
+    try:
+        G = ox.graph_from_xml(beijing_osm, simplify=False, retain_all=True, bidirectional=True)
+    finally:
+        ox.settings.useful_tags_way = old
+    pairs_ox = set()
+    length_ox = {}
+    for u, v, d in G.edges(data=True):
+        tags = {
+            k: d[k]
+            for k in ("highway", "access", "foot", "sidewalk", "area", "service")
+            if isinstance(d.get(k), str)
+        }
+        if "highway" not in tags or not walk_decision(tags).startswith("keep"):
+            continue
+        key = (min(u, v), max(u, v))
+        pairs_ox.add(key)
+        length_ox[key] = min(length_ox.get(key, np.inf), d["length"])
+    net = load_network(beijing_osm, largest_component=False)
+    ids = net.nodes["osmid"].to_numpy()
+    u, v = ids[net.edge_u], ids[net.edge_v]
+    pairs = set(zip(np.minimum(u, v).tolist(), np.maximum(u, v).tolist()))
+    assert pairs == pairs_ox
+    ours = {}
+    for a, b, w in zip(
+        np.minimum(u, v).tolist(), np.maximum(u, v).tolist(), net.edge_length.tolist()
+    ):
+        ours[(a, b)] = min(ours.get((a, b), np.inf), w)
+    rel = np.array([ours[k] / length_ox[k] - 1 for k in pairs if length_ox[k] > 1])
+    # osmnx lengths are spherical (haversine), off the ellipsoid by up to ~0.3 %
+    assert np.abs(rel).max() < 5e-3
+
+
+def test_lengths_match_ellipsoidal_distance(beijing_osm: Path) -> None:
+    """EPSG:4548 plane lengths equal WGS-84 ellipsoid distances (pyproj.Geod) to 1e-4."""
+    import pyproj
+
+    net = load_network(beijing_osm)
+    lon, lat = net.nodes["lon"].to_numpy(), net.nodes["lat"].to_numpy()
+    _, _, geod = pyproj.Geod(ellps="WGS84").inv(
+        lon[net.edge_u], lat[net.edge_u], lon[net.edge_v], lat[net.edge_v]
+    )
+    long_enough = geod > 5
+    rel = net.edge_length[long_enough] / geod[long_enough] - 1
+    assert np.abs(rel).max() < 1e-4

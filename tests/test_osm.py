@@ -1,0 +1,113 @@
+"""Reading OSM files: formats, clipping and bad input."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+from pathlib import Path
+
+import pytest
+import shapely
+from osmxml import hand_grid, lonlat
+
+from gcgeo import OSMFileError
+from gcgeo.osm import read_osm
+
+
+@pytest.fixture
+def grid_osm(tmp_path: Path) -> Path:
+    return hand_grid().write(tmp_path / "grid.osm")
+
+
+def test_reads_highway_ways_pois_and_nothing_else(grid_osm: Path) -> None:
+    data = read_osm(grid_osm)
+    # 3 rows + 4 columns + sidewalk + motorway + foot=no + private + detached street
+    assert len(data.ways) == 12
+    names = sorted(p[4].get("name") for p in data.pois)
+    assert names == ["小区幼儿园", "示范小学", "阳光幼儿园"]
+    k = next(p for p in data.pois if p[4].get("name") == "阳光幼儿园")
+    lon, lat = lonlat(150, 20)
+    assert k[0] == "n"
+    assert k[2] == pytest.approx(lon, abs=1e-7) and k[3] == pytest.approx(lat, abs=1e-7)
+
+
+@pytest.mark.parametrize("suffix,opener", [(".osm.bz2", bz2.open), (".osm.gz", gzip.open)])
+def test_compressed_xml_reads_the_same(grid_osm: Path, tmp_path: Path, suffix, opener) -> None:
+    packed = tmp_path / f"grid{suffix}"
+    with opener(packed, "wb") as fh:
+        fh.write(grid_osm.read_bytes())
+    a, b = read_osm(grid_osm), read_osm(packed)
+    assert [w.refs.tolist() for w in a.ways] == [w.refs.tolist() for w in b.ways]
+    assert len(a.pois) == len(b.pois)
+
+
+def test_pbf_round_trip(grid_osm: Path, tmp_path: Path) -> None:
+    import osmium
+
+    pbf = tmp_path / "grid.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(grid_osm)):
+            writer.add(obj)
+    a, b = read_osm(grid_osm), read_osm(pbf)
+    assert sorted(w.id for w in a.ways) == sorted(w.id for w in b.ways)
+    assert sorted(p[1] for p in a.pois) == sorted(p[1] for p in b.pois)
+
+
+def test_clip_by_bbox_keeps_only_inside_segments(grid_osm: Path) -> None:
+    lo = lonlat(-50, -50)
+    hi = lonlat(250, 150)  # covers nodes with x <= 200 and y <= 100
+    data = read_osm(grid_osm, clip=(lo[0], lo[1], hi[0], hi[1]))
+    for w in data.ways:
+        assert len(w.refs) >= 2
+    segs = sum(len(w.refs) - 1 for w in data.ways)
+    # rows 0 and 1 cut to x<=200: 2 segments each; columns 0..2 cut to y<=100: 1 each;
+    # the sidewalk N00-N10: 1. Nothing else lies inside.
+    assert segs == 2 * 2 + 3 * 1 + 1
+    assert [p[4]["name"] for p in data.pois] == ["阳光幼儿园"]
+
+
+def test_clip_by_polygon(grid_osm: Path) -> None:
+    ring = [lonlat(-50, -50), lonlat(350, -50), lonlat(-50, 350)]  # triangle x + y <= 300
+    data = read_osm(grid_osm, clip=shapely.Polygon(ring))
+    for w in data.ways:
+        assert len(w.refs) >= 2
+    assert {p[4]["name"] for p in data.pois} == {"阳光幼儿园", "示范小学"}
+
+
+def test_missing_file() -> None:
+    with pytest.raises(OSMFileError, match="does not exist"):
+        read_osm("/nonexistent/town.osm")
+
+
+def test_not_osm(tmp_path: Path) -> None:
+    p = tmp_path / "notes.osm"
+    p.write_text("this is not xml at all", encoding="utf-8")
+    with pytest.raises(OSMFileError, match="truncated or not OSM"):
+        read_osm(p)
+
+
+def test_wrong_suffix(tmp_path: Path) -> None:
+    p = tmp_path / "roads.csv"
+    p.write_text("a,b\n", encoding="utf-8")
+    with pytest.raises(OSMFileError, match="does not look like an OSM extract"):
+        read_osm(p)
+
+
+def test_truncated_xml(grid_osm: Path, tmp_path: Path) -> None:
+    p = tmp_path / "cut.osm"
+    text = grid_osm.read_text(encoding="utf-8")
+    p.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(OSMFileError, match="truncated"):
+        read_osm(p)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.osm"
+    p.touch()
+    with pytest.raises(OSMFileError, match="empty"):
+        read_osm(p)
+
+
+def test_error_is_also_a_value_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        read_osm(tmp_path / "absent.osm")
