@@ -24,7 +24,6 @@ from pyproj import Transformer
 
 from gcgeo import maps
 from gcgeo._errors import DependencyError, InputError
-from gcgeo._gcj import wgs84_to_gcj02 as fallback_gcj02
 from gcgeo.columns import COMPLETENESS, dist_col, min_col, reached_col
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,16 +190,6 @@ GCJ_PAIRS = [
     (22.543847, 113.912316, 22.540796131694766, 113.9171764808363),
     (39.911954, 116.377817, 39.91334545536069, 116.38404722455657),
 ]
-
-
-def test_gcj02_fallback_matches_published_pairs() -> None:
-    wlat, wlon, glat, glon = map(np.array, zip(*GCJ_PAIRS, strict=True))
-    lon, lat = fallback_gcj02(wlon, wlat)
-    np.testing.assert_allclose(lon, glon, atol=1e-8)
-    np.testing.assert_allclose(lat, glat, atol=1e-8)
-    # outside China nothing moves (Helsinki)
-    lon, lat = fallback_gcj02(np.array([24.94]), np.array([60.17]))
-    assert (lon[0], lat[0]) == (24.94, 60.17)
 
 
 # --------------------------------------------------------------------------- isochrones

@@ -38,11 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._errors import DependencyError, InputError
 from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col
-
-try:  # the shared CRS module, when it exists on this branch
-    from .crs import wgs84_to_gcj02  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - depends on which modules are merged
-    from ._gcj import wgs84_to_gcj02
+from .crs import wgs84_to_gcj02
 
 __all__ = [
     "BAND_COLOURS",
