@@ -664,6 +664,7 @@ def test_static_map_png(edges, facilities, areas) -> None:
         areas=areas,
         facilities=facilities,
         isochrones=iso,
+        categories=[KINDERGARTEN, "clinic"],
         title="钢城区 幼儿园 步行可达",
     )
     font_file = maps.cjk_font().get_file()
@@ -674,6 +675,7 @@ def test_static_map_png(edges, facilities, areas) -> None:
     assert fig._suptitle.get_text() == "钢城区 幼儿园 步行可达"
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "不可达 unreachable" in legend and "草案/估计 draft/estimate" in legend
+    assert "幼儿园 Kindergarten" in legend and "clinic" in legend
     # scale bar: the drawing spans ~500 m + padding, so 100 m (the largest nice length <= 1/5)
     assert "100 m" in labels and "北 N" in labels
     assert any("© OpenStreetMap contributors" in t.get_text() for t in fig.texts)

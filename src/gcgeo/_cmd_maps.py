@@ -109,6 +109,7 @@ def map_command(**kw: Any) -> None:
                 edges=edges,
                 column="walk_min",
                 facilities=fac if len(fac) else None,
+                categories=[meta],
                 title=f"{category.name_zh} {category.name_en} 步行时间 walking time",
             )
     atomic_write_text(out, page)

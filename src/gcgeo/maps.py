@@ -1409,6 +1409,7 @@ def static_map(
     areas: gpd.GeoDataFrame | None = None,
     facilities: gpd.GeoDataFrame | None = None,
     isochrones: gpd.GeoDataFrame | None = None,
+    categories: Sequence[Any] | None = None,
     title: str | None = None,
     crs: str | None = None,
     figsize: tuple[float, float] = (8.0, 8.0),
@@ -1431,6 +1432,9 @@ def static_map(
         Facility points (with ``category``).
     isochrones : GeoDataFrame, optional
         Polygons with ``minutes``.
+    categories : sequence, optional
+        Facility category ids or metadata in legend order (same colours as
+        :func:`facilities_layer` given the same list); default: those present, sorted.
     title : str, optional
         Title above the map.
     crs : str, optional
@@ -1445,7 +1449,7 @@ def static_map(
     matplotlib.figure.Figure
         Save it with ``fig.savefig(path_or_buffer)``.
     """
-    from matplotlib import patheffects
+    from matplotlib import patheffects, transforms
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
@@ -1466,7 +1470,7 @@ def static_map(
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
 
     fig = Figure(figsize=figsize, dpi=dpi)
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.90 if title else 0.96))
+    ax = fig.add_axes((0.03, 0.09, 0.66, 0.82 if title else 0.88))
     ax.set_aspect("equal")
     ax.set_axis_off()
     handles: list[Any] = []
@@ -1548,26 +1552,22 @@ def static_map(
                 )
     if facilities is not None:
         f = facilities.to_crs(crs)
-        cats = (
-            sorted(f["category"].dropna().astype(str).unique()) if "category" in f.columns else [""]
+        values = (
+            f["category"].astype(str).to_numpy()
+            if "category" in f.columns
+            else np.array([""] * len(f), dtype=object)
         )
-        for k, cat in enumerate(cats):
-            sel = f[f["category"].astype(str) == cat] if cat else f
-            xy = shapely.get_coordinates(sel.geometry.values)
+        if categories is None:
+            categories = sorted(set(values) - {"nan", "None"})
+        for k, cat in enumerate(_category(c) for c in categories):
+            xy = shapely.get_coordinates(f.geometry.values[values == cat.id])
             colour = _CATEGORY_COLOURS[k % len(_CATEGORY_COLOURS)]
             ax.scatter(
-                xy[:, 0], xy[:, 1], s=22, c=colour, edgecolors="white", linewidths=0.6, zorder=5
+                xy[:, 0], xy[:, 1], s=26, c=colour, edgecolors="white", linewidths=0.7, zorder=5
             )
+            label = f"{cat.name_zh} {cat.name_en}" if cat.name_zh != cat.name_en else cat.id
             handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="o",
-                    ls="",
-                    color=colour,
-                    mec="white",
-                    label=f"设施 {cat}".strip(),
-                )  # fmt: skip
+                Line2D([], [], marker="o", ls="", color=colour, mec="white", label=label)
             )
 
     x0, y0, x1, y1 = gpd.GeoSeries(
@@ -1577,36 +1577,50 @@ def static_map(
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(y0 - pad, y1 + pad)
 
-    # scale bar (lower left), in metres of the projected CRS
+    # scale bar under the map: x in metres of the projected CRS, y in axes fractions
     span = (x1 - x0) + 2 * pad
     bar = _nice_length(span)
-    bx, by = x0 - pad + 0.04 * span, y0 - pad + 0.04 * span
-    h = 0.008 * span
-    ax.add_patch(Rectangle((bx, by), bar / 2, h, facecolor="black", edgecolor="black", zorder=6))
-    ax.add_patch(
-        Rectangle((bx + bar / 2, by), bar / 2, h, facecolor="white", edgecolor="black", zorder=6)
-    )
+    below = transforms.blended_transform_factory(ax.transData, ax.transAxes)
+    bx = x0 - pad
+    for k, face in enumerate(("black", "white")):
+        ax.add_patch(
+            Rectangle(
+                (bx + k * bar / 2, -0.035),
+                bar / 2,
+                0.012,
+                transform=below,
+                facecolor=face,
+                edgecolor="black",
+                clip_on=False,
+            )
+        )
     bar_label = f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m"
-    ax.text(bx, by + 2 * h, "0", ha="center", fontsize=8, zorder=6, path_effects=halo)
-    ax.text(bx + bar, by + 2 * h, bar_label, ha="center", fontsize=8, zorder=6, path_effects=halo)
+    for x, text in ((bx, "0"), (bx + bar, bar_label)):
+        ax.text(x, -0.065, text, transform=below, ha="center", va="center", fontsize=8)
 
-    # north arrow (upper right); the projected grid's north is up
+    # north arrow beside the map, under the legend; the projected grid's north is up
     ax.annotate(
         "北 N",
-        xy=(0.95, 0.97),
-        xytext=(0.95, 0.86),
+        xy=(1.08, 0.16),
+        xytext=(1.08, 0.04),
         xycoords="axes fraction",
         ha="center",
         va="center",
         fontproperties=font,
         fontsize=11,
         arrowprops={"facecolor": "black", "width": 3, "headwidth": 10, "headlength": 10},
-        zorder=7,
+        annotation_clip=False,
     )
     if handles:
-        ax.legend(handles=handles, loc="upper left", prop=font, fontsize=8, framealpha=0.9)
-        leg = ax.get_legend()
-        for text in leg.get_texts():
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            prop=font,
+            fontsize=8,
+            framealpha=0.9,
+        )
+        for text in ax.get_legend().get_texts():
             text.set_fontproperties(font)
             text.set_fontsize(8)
     if title:
