@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._errors import (
     CategoryError,
+    DependencyError,
     EmptyNetworkError,
     FetchError,
     GcgeoError,
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CategoryError",
+    "DependencyError",
     "EmptyNetworkError",
     "FetchError",
     "GcgeoError",

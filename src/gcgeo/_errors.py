@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "CategoryError",
+    "DependencyError",
     "EmptyNetworkError",
     "FetchError",
     "GcgeoError",
@@ -49,6 +50,12 @@ class LayerError(InputError):
 
 class ScenarioError(InputError):
     """A scenario file is malformed or refers to something unknown."""
+
+
+class DependencyError(GcgeoError, RuntimeError):
+    """An optional system dependency (font, browser, asset package) is missing."""
+
+    exit_code = 1
 
 
 class OutputExistsError(GcgeoError, FileExistsError):

@@ -38,5 +38,10 @@ def _register() -> None:
     main.add_command(demo)
     main.add_command(cache_group)
 
+    from ._cmd_maps import isochrone, map_command
+
+    main.add_command(map_command)
+    main.add_command(isochrone)
+
 
 _register()

@@ -1,0 +1,251 @@
+"""``gcgeo map`` and ``gcgeo isochrone``: thin commands over :mod:`gcgeo.maps`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from . import maps
+from ._cli_common import echo_json, handle_errors, open_study_from_options, study_options
+from ._errors import InputError
+from ._io import atomic_path, atomic_write_text, check_writable
+from ._progress import steps
+from .catalogue import load_catalogue
+from .coverage import search_limit
+from .crs import to_wgs84
+from .engine import node_distances
+from .snap import snap_points
+
+__all__ = ["isochrone", "map_command"]
+
+_tiles_option = click.option(
+    "--tiles",
+    type=click.Choice(list(maps.TILES)),
+    default=None,
+    help="Background tiles (default osm; none with --offline). amap shifts overlays to GCJ-02.",
+)
+_key_option = click.option(
+    "--tianditu-key", default=None, help="API key for --tiles tianditu (天地图)."
+)
+_offline_option = click.option(
+    "--offline",
+    is_flag=True,
+    default=False,
+    help="Inline Leaflet and jQuery so the HTML works with no internet.",
+)
+
+
+def _edge_minutes(net: Any, node_dist: np.ndarray, speed: float) -> np.ndarray:
+    """Walking minutes of a segment: from its nearer end (inf when neither is reached)."""
+    d = np.minimum(node_dist[net.edge_u], node_dist[net.edge_v])
+    return d / speed / 60.0
+
+
+@click.command("map")
+@study_options
+@click.option("--category", required=True, help="Category id, e.g. kindergarten.")
+@_offline_option
+@_tiles_option
+@_key_option
+@click.option(
+    "--png", is_flag=True, default=False, help="Also write a static PNG beside --out (.png)."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=str),
+    required=True,
+    help="Output HTML file.",
+)
+@handle_errors
+def map_command(**kw: Any) -> None:
+    """Map of walking minutes to the nearest facility of one category (HTML, optional PNG).
+
+    Streets are coloured 0–5, 5–10, 10–15, > 15 minutes and unreachable, over a grey
+    street basemap, with the category's facilities, a bilingual legend and a scale bar.
+    """
+    cat = load_catalogue(kw["catalogue_path"])
+    category = cat.select([kw["category"]])[0]
+    out = Path(kw["out"])
+    png = out.with_suffix(".png") if kw["png"] else None
+    check_writable([p for p in (out, png) if p is not None], kw["overwrite"])
+    if kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
+        raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
+    with steps(4 if png else 3, enabled=not kw["as_json"]) as step:
+        step("reading OSM and building the walk network")
+        study = open_study_from_options({**kw, "catalogue_path": cat})
+        net = study.network
+        step("walking distances to the nearest facility")
+        fac = study.facilities[study.facilities["category"] == category.id].reset_index(drop=True)
+        fxy = shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2)
+        fsnap = snap_points(net, fxy, kw["max_snap"])
+        limit = search_limit(category.max_distance_m, kw["speed"], kw["max_distance"])
+        nd = node_distances(net, fsnap, limit=limit)
+        edges = net.edges.copy()
+        edges["walk_min"] = _edge_minutes(net, nd.dist, kw["speed"])
+        step("drawing the map")
+        meta = {
+            "id": category.id,
+            "name_zh": category.name_zh,
+            "name_en": category.name_en,
+            "max_distance_m": category.max_distance_m,
+        }
+        m = maps.new_map(
+            edges, tiles=kw["tiles"], tianditu_key=kw["tianditu_key"], offline=kw["offline"]
+        )
+        maps.basemap_streets(edges, m)
+        maps.streets_by_minutes(edges, "walk_min", m)
+        if len(fac):
+            maps.facilities_layer(fac, m, categories=[meta])
+        page = maps.to_html(m)
+        fig = None
+        if png is not None:
+            step("drawing the PNG")
+            fig = maps.static_map(
+                edges=edges,
+                column="walk_min",
+                facilities=fac if len(fac) else None,
+                categories=[meta],
+                title=f"{category.name_zh} {category.name_en} 步行时间 walking time",
+            )
+    atomic_write_text(out, page)
+    if fig is not None and png is not None:
+        with atomic_path(png, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png")
+    band = maps.minute_band(edges["walk_min"].to_numpy())
+    km = edges["length"].to_numpy() / 1000
+    summary = {
+        "category": category.id,
+        "facilities": len(fac),
+        "street_km_by_band": {
+            label: round(float(km[band == b].sum()), 3) for b, label in enumerate(maps.BAND_LABELS)
+        },
+        "html": str(out),
+        "html_bytes": len(page.encode("utf-8")),
+        "png": str(png) if png else None,
+        "offline": kw["offline"],
+    }
+    if kw["as_json"]:
+        echo_json(summary)
+    else:
+        click.echo(
+            f"{category.name_zh} {category.name_en}: wrote {out}"
+            + (f" and {png}" if png else "")
+            + f" ({summary['html_bytes'] / 1e6:.1f} MB)"
+        )
+
+
+def _parse_at(text: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise InputError(
+            f"--at {text!r} is not LON,LAT; pass e.g. --at 117.81,36.05 (longitude first)."
+        ) from exc
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InputError(f"--at {text!r} is out of range; pass longitude,latitude in degrees.")
+    return lon, lat
+
+
+def _parse_minutes(text: str) -> list[float]:
+    try:
+        mins = sorted({float(v) for v in text.split(",") if v.strip()})
+    except ValueError as exc:
+        raise InputError(
+            f"--minutes {text!r} is not a list of numbers; pass e.g. 5,10,15."
+        ) from exc
+    if not mins or mins[0] <= 0:
+        raise InputError(f"--minutes {text!r} must be positive numbers; pass e.g. 5,10,15.")
+    return mins
+
+
+@click.command()
+@study_options
+@click.option("--at", "at", required=True, help="Start point LON,LAT.")
+@click.option(
+    "--at-crs",
+    type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
+    default="wgs84",
+    show_default=True,
+    help="Coordinates of --at (Amap: gcj02, Baidu: bd09).",
+)
+@click.option("--minutes", default="5,10,15", show_default=True, help="Time bands in minutes.")
+@click.option(
+    "--buffer",
+    "buffer_m",
+    type=click.FloatRange(min=0, min_open=True),
+    default=50.0,
+    show_default=True,
+    help="Metres around reached streets counted as reachable.",
+)
+@_offline_option
+@_tiles_option
+@_key_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=str),
+    required=True,
+    help="Output .geojson (polygons, EPSG:4326) or .html (map).",
+)
+@handle_errors
+def isochrone(**kw: Any) -> None:
+    """Walking isochrones from one point: buffered reached streets, not convex hulls."""
+    out = Path(kw["out"])
+    if out.suffix.lower() not in {".geojson", ".html"}:
+        raise InputError(f"--out {kw['out']!r} must end in .geojson or .html.")
+    lon, lat = _parse_at(kw["at"])
+    mins = _parse_minutes(kw["minutes"])
+    if out.suffix.lower() == ".html" and kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
+        raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
+    check_writable([out], kw["overwrite"])
+    lon, lat = to_wgs84(lon, lat, kw["at_crs"].lower())
+    with steps(3, enabled=not kw["as_json"]) as step:
+        step("reading OSM and building the walk network")
+        study = open_study_from_options(kw)
+        net = study.network
+        step("walking distances from the start point")
+        start = gpd.GeoSeries([shapely.Point(lon, lat)], crs="EPSG:4326").to_crs(net.crs)
+        snap = snap_points(net, shapely.get_coordinates(start.values), kw["max_snap"])
+        if not snap.ok.all():
+            raise InputError(
+                f"--at {kw['at']} is farther than {kw['max_snap']:g} m from any street; "
+                "move it onto the network or raise --max-snap."
+            )
+        nd = node_distances(net, snap, limit=max(mins) * 60 * kw["speed"])
+        step("buffering reached streets")
+        iso = maps.isochrone_polygons(
+            net.edges, nd.dist, minutes=mins, speed_mps=kw["speed"], buffer_m=kw["buffer_m"]
+        )
+    if out.suffix.lower() == ".geojson":
+        wgs = iso.to_crs("EPSG:4326")
+        with atomic_path(out, suffix=".geojson") as tmp:
+            wgs.to_file(tmp, driver="GeoJSON")
+    else:
+        m = maps.new_map(
+            iso if not iso.geometry.is_empty.all() else start,
+            tiles=kw["tiles"],
+            tianditu_key=kw["tianditu_key"],
+            offline=kw["offline"],
+        )
+        maps.basemap_streets(net.edges, m)
+        maps.isochrone_layer(iso, m)
+        atomic_write_text(out, maps.to_html(m))
+    summary = {
+        "at": [lon, lat],
+        "bands": [
+            {"minutes": t, "reached_street_m": round(r, 2), "area_m2": round(a, 1)}
+            for t, r, a in zip(mins, iso["reached_m"], iso.geometry.area, strict=True)
+        ],
+        "out": str(out),
+    }
+    if kw["as_json"]:
+        echo_json(summary)
+    else:
+        parts = ", ".join(
+            f"{b['minutes']:g} min: {b['area_m2'] / 1e6:.2f} km²" for b in summary["bands"]
+        )
+        click.echo(f"Isochrones ({parts}); wrote {out}")
