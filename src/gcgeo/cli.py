@@ -17,31 +17,16 @@ def main() -> None:
 
 
 def _register() -> None:
-    """Attach the commands of each topic module (one line per module)."""
+    """Attach the commands of each topic module."""
     from ._cmd_core import coverage, reach
-
-    main.add_command(reach)
-    main.add_command(coverage)
-    from ._cmd_scenario import deadends, scenario, suggest
-
-    main.add_command(scenario)
-    main.add_command(deadends)
-    main.add_command(suggest)
-
     from ._cmd_layers import layers
-
-    main.add_command(layers)
-
+    from ._cmd_maps import isochrone, map_command
+    from ._cmd_scenario import deadends, scenario, suggest
     from ._cmd_workflow import cache_group, demo, fetch
 
-    main.add_command(fetch)
-    main.add_command(demo)
-    main.add_command(cache_group)
-
-    from ._cmd_maps import isochrone, map_command
-
-    main.add_command(map_command)
-    main.add_command(isochrone)
+    for cmd in (demo, fetch, reach, coverage, map_command, isochrone, scenario, deadends,
+                suggest, layers, cache_group):  # fmt: skip
+        main.add_command(cmd)
 
 
 _register()
