@@ -40,10 +40,22 @@ _offline_option = click.option(
 )
 
 
-def _edge_minutes(net: Any, node_dist: np.ndarray, speed: float) -> np.ndarray:
-    """Walking minutes of a segment: from its nearer end (inf when neither is reached)."""
+def _edge_minutes(
+    net: Any, node_dist: np.ndarray, speed: float, limit: float | None = None
+) -> np.ndarray:
+    """Walking minutes of a segment: from its nearer end (inf when neither is reached).
+
+    The network is one connected piece, so when the search reached anything and
+    its ``limit`` is at least a 15-minute walk, a segment beyond it is simply
+    farther than 15 minutes: it gets a value just above 15, not "unreachable".
+    """
     d = np.minimum(node_dist[net.edge_u], node_dist[net.edge_v])
-    return d / speed / 60.0
+    minutes = d / speed / 60.0
+    if limit is not None and np.isfinite(node_dist).any():
+        limit_min = limit / speed / 60.0
+        if limit_min >= 15.0 - 1e-6:  # search_limit() gives exactly a 15-minute walk
+            minutes[~np.isfinite(minutes)] = np.nextafter(max(limit_min, 15.0), np.inf)
+    return minutes
 
 
 @click.command("map")
@@ -86,7 +98,7 @@ def map_command(**kw: Any) -> None:
         limit = search_limit(category.max_distance_m, kw["speed"], kw["max_distance"])
         nd = node_distances(net, fsnap, limit=limit)
         edges = net.edges.copy()
-        edges["walk_min"] = _edge_minutes(net, nd.dist, kw["speed"])
+        edges["walk_min"] = _edge_minutes(net, nd.dist, kw["speed"], limit)
         step("drawing the map")
         meta = {
             "id": category.id,
