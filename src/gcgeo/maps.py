@@ -57,6 +57,7 @@ __all__ = [
     "minute_band",
     "new_map",
     "origins_by_distance",
+    "planned_facilities_layer",
     "reached_streets",
     "scenario_delta_map",
     "static_map",
@@ -1154,6 +1155,69 @@ def scenario_delta_map(
 def _fmt_m(v: Any) -> str:
     v = float(v)
     return f"{v:,.0f} m" if np.isfinite(v) else "不可达 unreachable"
+
+
+def planned_facilities_layer(
+    gdf: gpd.GeoDataFrame,
+    m: folium.Map | None = None,
+    name: str = "规划设施 Planned facilities",
+    colour: str = "#6a3d9a",
+) -> folium.Map:
+    """Planned facilities with a known location, as hollow rings (drawn over facilities).
+
+    Rows without a point geometry (location not published) are left out. Tooltips give
+    the Chinese and English names, category, status and location confidence, all escaped.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The ``planned_facilities`` layer (``id``, ``name_zh``, ``name_en``, ``category``,
+        ``status``, ``confidence``).
+    m : folium.Map, optional
+        Map to add to; a new one framing the located rows is made when ``None``.
+    name : str
+        Layer name.
+    colour : str
+        Ring colour.
+
+    Returns
+    -------
+    folium.Map
+    """
+    _check_frame(gdf, "The planned facilities frame", ["name_zh", "name_en"])
+    located = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    located = located[located.geom_type == "Point"]
+    if m is None:
+        if located.empty:
+            raise InputError(
+                "No planned facility has a location; pass a map m or a layer with points."
+            )
+        m = new_map(located)
+    fg = folium.FeatureGroup(name=name)
+    if len(located):
+        props = []
+        for i in range(len(located)):
+            r = located.iloc[i]
+            conf = str(r.get("confidence") or "").lower()
+            props.append(
+                {
+                    "tip": f"<b>{_esc(r['name_zh'])}</b> {_esc(r['name_en'])}<br>"
+                    f"类别 category: {_esc(r.get('category')) or '—'} · "
+                    f"状态 status: {_esc(r.get('status')) or '—'}<br>"
+                    f"位置 location: {_CONFIDENCE_LABELS.get(conf, _esc(r.get('confidence')))}"
+                }
+            )
+        _geojson(
+            _feature_collection(_to_map_geoms(located.geometry, m), props),
+            {"color": colour, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 0.2},
+            marker=folium.CircleMarker(radius=11, fill=True),
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+        ).add_to(fg)
+    fg.add_to(m)
+    _legend(m).set_section(
+        name, [("circle", colour, f"规划（位置为估计） planned, estimated site ({len(located)})")]
+    )
+    return _finish(m)
 
 
 # --------------------------------------------------------------------------- isochrones
