@@ -31,6 +31,11 @@ def street(tmp_path: Path) -> Path:
     return b.write(tmp_path / "street.osm")
 
 
+def _unescape_js(page: str) -> str:
+    """The page with the \\uXXXX escapes of folium's embedded JSON decoded."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
+
+
 def run(*args: str) -> object:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
@@ -124,3 +129,39 @@ def test_edge_minutes_beyond_search_limit_is_over_15() -> None:
     # nothing reached at all (no facility): unreachable
     none = np.full(4, np.inf)
     assert minute_band(_edge_minutes(net, none, 1.1, limit=990.0)).tolist() == [4, 4, 4]
+
+
+def test_map_draws_district_areas_and_layers_override(town: Path, tmp_path: Path) -> None:
+    out = tmp_path / "k.html"
+    res = run("map", "--osm", str(town), "--category", "kindergarten", "--offline", "--json",
+              "--out", str(out))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["areas"] == {"zones": 5, "wings": 3, "renewal_areas": 3}
+    page = out.read_text(encoding="utf-8")
+    for name in ("五区 Strategy zones", "一体两翼 Body and two wings", "更新片区 Renewal areas"):
+        assert name in page
+    # labels (JSON-escaped inside the map script) and the dashed-draft legend entry
+    assert "中优" in _unescape_js(page) and "草案/估计 draft/estimate" in page
+    assert "设施 Facilities" in page
+    # a replacement zones file wins; names in it are escaped
+    from gcgeo.layers import load_layer
+
+    zones = load_layer("zones").iloc[[0]].copy()
+    zones["name_zh"] = "<b>新中心</b>"
+    own = tmp_path / "layers"
+    own.mkdir()
+    zones.to_file(own / "zones.geojson", driver="GeoJSON")
+    out2 = tmp_path / "k2.html"
+    res = run("map", "--osm", str(town), "--category", "kindergarten", "--layers", str(own),
+              "--json", "--out", str(out2))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["areas"]["zones"] == 1
+    page = out2.read_text(encoding="utf-8")
+    text = _unescape_js(page)
+    assert "<b>新中心" not in text and "&lt;b&gt;新中心&lt;/b&gt;" in text
+    res = run("map", "--osm", str(town), "--category", "kindergarten", "--no-areas", "--json",
+              "--out", str(tmp_path / "k3.html"))  # fmt: skip
+    assert json.loads(res.output)["areas"] == {}
+    res = run("map", "--osm", str(town), "--category", "kindergarten", "--layers",
+              str(tmp_path / "nope"), "--out", str(tmp_path / "k4.html"))  # fmt: skip
+    assert res.exit_code == 2 and "--layers" in res.output

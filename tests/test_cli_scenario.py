@@ -71,6 +71,10 @@ def test_scenario_cli_two_scenarios(town: Path, tmp_path: Path) -> None:
     page = (out / "summary.html").read_text(encoding="utf-8")
     assert "&lt;b&gt;西区&lt;/b&gt;" in page and "<b>西区" not in page
     assert "<!-- gcgeo:map -->" in page
+    # the delta map is embedded, offline (Leaflet inlined, no CDN scripts or tiles)
+    assert 'class="gcgeo-map"' in page and "L.map(" in page
+    assert "<script src=" not in page and "tile.openstreetmap.org" not in page
+    assert page.count("新增可达 gained reach") >= 1
     # no clobbering without --overwrite
     _one_line_error(run(*args), "already exists", "--overwrite")
     assert run(*args, "--overwrite", "--json").exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import shapely
 from click.testing import CliRunner
 from conftest import GC_DATA
 
-from gcgeo._cmd_workflow import DEMO_FILES, DemoContext, run_demo
+from gcgeo._cmd_workflow import DEMO_FILES, DEMO_HOOK_FILES, DemoContext, run_demo
 from gcgeo.cli import main
 from gcgeo.demo import DEMO_LABEL, DEMO_SEED, demo_osm_text, write_demo_osm
 from gcgeo.network import build_network
@@ -135,6 +136,9 @@ def test_facilities_and_residential(demo_file) -> None:
     assert counts["kindergarten"] == info.facilities["kindergarten"]
     assert counts["bus_stop"] == info.facilities["bus_stop"]
     assert counts["rail_station"] == 1
+    # the planned facilities with a known location are among them (station hub -> bus_stop)
+    hub = s.facilities[s.facilities["name"].str.contains("钢城站综合客运枢纽")]
+    assert list(hub["category"]) == ["bus_stop"]
     assert counts["primary_school"] == info.facilities["primary_school"]
     assert counts["middle_school"] == info.facilities["middle_school"]
     assert s.network.residential is not None
@@ -166,10 +170,34 @@ def test_cli_demo_writes_labelled_outputs(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["demo", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert DEMO_LABEL in r.output
-    names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(DEMO_FILES.values())
-    for p in out.iterdir():
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    names = {p.relative_to(out).as_posix() for p in files}
+    assert {*DEMO_FILES.values(), *DEMO_HOOK_FILES.values()} <= names
+    reports = {n for n in names if n.startswith("reports/")}
+    assert reports == {"reports/index.html"} | {
+        f"reports/zone_{c}.html" for c in ("center", "east", "west", "south", "north")
+    } | {f"reports/renewal_{c}.html" for c in ("nanchengzipo", "beichengzipo", "songjiazhuang")}
+    assert len(names) == len(DEMO_FILES) + len(DEMO_HOOK_FILES) - 1 + len(reports)
+    for p in files:  # every output says it is synthetic (the PNG in its title and metadata)
         assert DEMO_LABEL.encode("utf-8") in p.read_bytes(), p.name
+    for p in [out / "map.html", *out.glob("reports/*.html")]:
+        text = p.read_text(encoding="utf-8")
+        assert DEMO_LABEL in re.search(r"<title>(.*?)</title>", text, re.S).group(1), p.name
+        # offline: no scripts or stylesheets from the web, no tiles
+        assert not re.search(r"<(script|link)[^>]+(src|href)=['\"]?https?:", text), p.name
+        assert "tile.openstreetmap.org" not in text, p.name
+        assert "© OpenStreetMap contributors" in text, p.name
+    by_area = pd.read_csv(out / "coverage_by_area.csv", encoding="utf-8-sig")
+    assert (by_area["data_note"] == DEMO_LABEL).all()
+    assert by_area.set_index("code").loc["center", "origins"] > 0
+    page = (out / "map.html").read_text(encoding="utf-8")
+    for layer in ("五区 Strategy zones", "一体两翼 Body and two wings", "更新片区 Renewal areas",
+                  "规划设施 Planned facilities", "生活圈完整度 Life-circle completeness"):  # fmt: skip
+        assert layer in page, layer
+    hub = "钢城站综合客运枢纽"  # the planned hub, a located planned facility (JSON-escaped)
+    assert json.dumps(hub)[1:-1] in page
+    png = out / "map.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     cov = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
     assert (cov["data_note"] == DEMO_LABEL).all()
     assert len(cov) == 13 and cov["share"].between(0, 1).all()
@@ -201,6 +229,13 @@ def test_demo_rerun_replaces_own_folder_but_not_foreign_files(tmp_path: Path) ->
     assert r.exit_code == 2 and "--overwrite" in r.stderr
     assert (foreign / "coverage.csv").read_text(encoding="utf-8") == "my own work\n"
     assert runner.invoke(main, ["demo", "--out", str(foreign), "--overwrite"]).exit_code == 0
+    # the default hooks' outputs (maps, reports) are protected the same way
+    other = tmp_path / "other"
+    (other / "reports").mkdir(parents=True)
+    (other / "reports" / "index.html").write_text("my report\n", encoding="utf-8")
+    r = runner.invoke(main, ["demo", "--out", str(other)])
+    assert r.exit_code == 2 and "index.html" in r.stderr and "--overwrite" in r.stderr
+    assert (other / "reports" / "index.html").read_text(encoding="utf-8") == "my report\n"
 
 
 def test_run_demo_hooks_and_cache(tmp_path: Path) -> None:

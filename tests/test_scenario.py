@@ -10,7 +10,7 @@ import pytest
 import shapely
 from gridosm import TOWN_NODES, X0, Y0, lonlat, points, two_blocks
 
-from gcgeo import ScenarioError
+from gcgeo import InputError, ScenarioError
 from gcgeo.catalogue import load_catalogue
 from gcgeo.network import to_networkx
 from gcgeo.scenario import (
@@ -226,3 +226,49 @@ def test_bad_scenarios_name_line_or_key(
 def test_load_scenario_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="does not exist"):
         load_scenario(tmp_path / "nope.toml")
+
+
+def _map_changes(m) -> dict[str, int]:
+    """Count the origins drawn per change kind in a folium map (walks every element)."""
+    import folium
+
+    counts = {"gained": 0, "lost": 0}
+    stack = [m]
+    while stack:
+        el = stack.pop()
+        if isinstance(el, folium.GeoJson):
+            for f in el.data["features"]:
+                kind = f["properties"].get("change")
+                if kind:
+                    counts[kind] += 1
+        stack.extend(el._children.values())
+    return counts
+
+
+def test_scenario_delta_map_counts_match_delta_table(study: Study, origins) -> None:
+    from gcgeo.maps import scenario_delta_map, to_html
+
+    lon, lat = lonlat(0, 190)
+    add = parse_scenario(
+        f'name = "加园"\n[[add_facility]]\ncategory = "kindergarten"\nlon = {lon}\nlat = {lat}\n'
+    )
+    fid = study.facilities["facility_id"].iloc[0]
+    remove = parse_scenario(f'name = "拆除"\n[[remove_facility]]\nfacility_id = "{fid}"\n')
+    cats = study.catalogue.select(["kindergarten"])
+    res = compare(study.network, study.facilities, cats, origins, [add, remove])
+    gained, lost = res.tables["加园"].iloc[0].gained, res.tables["拆除"].iloc[0].lost
+    assert gained > 0 and lost == 10
+    m = scenario_delta_map(res)
+    assert _map_changes(m) == {"gained": gained, "lost": lost}
+    page = to_html(m)
+    # offline by default: Leaflet inlined, no CDN, no tiles; legend counts; OSM credit
+    assert "<script src=" not in page and "tile.openstreetmap.org" not in page
+    assert f"新增可达 gained reach ({gained})" in page and f"失去可达 lost reach ({lost})" in page
+    assert "#1a9850" in page and "#d73027" in page
+    assert "© OpenStreetMap contributors" in page
+    # one scenario, no changes: an empty but valid map
+    none = parse_scenario('name = "无"\n')
+    res0 = compare(study.network, study.facilities, cats, origins, none)
+    assert _map_changes(scenario_delta_map(res0)) == {"gained": 0, "lost": 0}
+    with pytest.raises(InputError, match="ScenarioResult"):
+        scenario_delta_map(object())

@@ -58,6 +58,20 @@ def _edge_minutes(
     return minutes
 
 
+_AREA_STYLE = {
+    "zones": ("五区 Strategy zones", "#5e3c99"),
+    "wings": ("一体两翼 Body and two wings", "#01665e"),
+    "renewal_areas": ("更新片区 Renewal areas", "#b35806"),
+}
+
+
+def _district_areas(layers_dir: str | None) -> dict[str, gpd.GeoDataFrame]:
+    """Zones, wings and renewal areas (shipped, or replaced from ``layers_dir``)."""
+    from .layers import load_layer
+
+    return {name: load_layer(name, layers_dir) for name in _AREA_STYLE}
+
+
 @click.command("map")
 @study_options
 @click.option("--category", required=True, help="Category id, e.g. kindergarten.")
@@ -66,6 +80,16 @@ def _edge_minutes(
 @_key_option
 @click.option(
     "--png", is_flag=True, default=False, help="Also write a static PNG beside --out (.png)."
+)
+@click.option(
+    "--layers",
+    "layers_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of replacement district layers (zones, wings, renewal areas drawn on the map).",
+)
+@click.option(
+    "--no-areas", is_flag=True, default=False, help="Do not draw zones, wings and renewal areas."
 )
 @click.option(
     "--out",
@@ -78,7 +102,8 @@ def map_command(**kw: Any) -> None:
     """Map of walking minutes to the nearest facility of one category (HTML, optional PNG).
 
     Streets are coloured 0–5, 5–10, 10–15, > 15 minutes and unreachable, over a grey
-    street basemap, with the category's facilities, a bilingual legend and a scale bar.
+    street basemap, with the category's facilities, the district's zones, wings and
+    renewal areas (outlined and labelled; drafts dashed), a bilingual legend and a scale bar.
     """
     cat = load_catalogue(kw["catalogue_path"])
     category = cat.select([kw["category"]])[0]
@@ -87,6 +112,9 @@ def map_command(**kw: Any) -> None:
     check_writable([p for p in (out, png) if p is not None], kw["overwrite"])
     if kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
+    if kw["layers_dir"] and not Path(kw["layers_dir"]).is_dir():
+        raise InputError(f"Layers folder {kw['layers_dir']!r} does not exist; check --layers.")
+    areas = {} if kw["no_areas"] else _district_areas(kw["layers_dir"])
     with steps(4 if png else 3, enabled=not kw["as_json"]) as step:
         step("reading OSM and building the walk network")
         study = open_study_from_options({**kw, "catalogue_path": cat})
@@ -111,6 +139,9 @@ def map_command(**kw: Any) -> None:
         )
         maps.basemap_streets(edges, m)
         maps.streets_by_minutes(edges, "walk_min", m)
+        for layer, (title, colour) in _AREA_STYLE.items():
+            if layer in areas:
+                maps.areas_layer(areas[layer], m, name=title, colour=colour)
         if len(fac):
             maps.facilities_layer(fac, m, categories=[meta])
         page = maps.to_html(m)
@@ -140,6 +171,7 @@ def map_command(**kw: Any) -> None:
         "html_bytes": len(page.encode("utf-8")),
         "png": str(png) if png else None,
         "offline": kw["offline"],
+        "areas": {k: len(v) for k, v in areas.items()},
     }
     if kw["as_json"]:
         echo_json(summary)

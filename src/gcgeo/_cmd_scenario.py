@@ -94,12 +94,12 @@ def summary_html(result: Any, map_html: str | None = None) -> str:
 
 
 def _delta_map_html(result: Any) -> str | None:
-    """Hook: a delta map from ``gcgeo.maps.scenario_delta_map`` once that module provides it."""
-    try:
-        from .maps import scenario_delta_map  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return scenario_delta_map(result)
+    """The delta map (:func:`gcgeo.maps.scenario_delta_map`) as an offline HTML fragment."""
+    from .maps import scenario_delta_map, to_fragment
+
+    return "<h2>地图 Map: 新增/失去可达的起点 origins gaining or losing reach</h2>" + to_fragment(
+        scenario_delta_map(result, offline=True), height="560px"
+    )
 
 
 @click.command("scenario")

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_DEMO_DIR",
     "DEMO_FILES",
     "DEMO_HOOKS",
+    "DEMO_HOOK_FILES",
     "DemoContext",
     "DemoHook",
     "cache_group",
@@ -286,8 +287,118 @@ class DemoContext:
 
 #: A hook writes extra demo outputs and returns them by name.
 DemoHook = Callable[[DemoContext], dict[str, Path]]
+#: Files the default hooks write, by name (checked for clobbering like :data:`DEMO_FILES`).
+DEMO_HOOK_FILES = {
+    "coverage_by_area": "coverage_by_area.csv",
+    "map": "map.html",
+    "map_png": "map.png",
+    "reports": "reports/index.html",
+}
+_DEMO_MAP_CATEGORY = "kindergarten"
+
+
+def _demo_category(ctx: DemoContext) -> Any:
+    return ctx.study.catalogue.select([_DEMO_MAP_CATEGORY])[0]
+
+
+def _demo_categories(ctx: DemoContext) -> list[Any]:
+    return ctx.study.catalogue.select(None)
+
+
+def _demo_by_area(ctx: DemoContext) -> dict[str, Path]:
+    """coverage_by_area.csv: covered share per zone, wing and renewal area."""
+    from ._io import write_csv
+    from .layers import assign_areas, coverage_by_area
+
+    located = ctx.result.origins.join(assign_areas(ctx.result.origins))
+    table = coverage_by_area(located, _demo_categories(ctx)).assign(
+        origin_rule=ctx.result.meta["origin_rule"], data_note=ctx.label
+    )
+    path = ctx.out_dir / DEMO_HOOK_FILES["coverage_by_area"]
+    write_csv(table, path)
+    return {"coverage_by_area": path}
+
+
+def _demo_map(ctx: DemoContext) -> dict[str, Path]:
+    """map.html (offline, interactive) and map.png (static) of the demo."""
+    from . import maps
+    from ._io import atomic_path
+    from .coverage import DEFAULT_CELL_M
+    from .layers import load_layer
+    from .report import street_minutes
+
+    net, cat = ctx.study.network, _demo_category(ctx)
+    cats = _demo_categories(ctx)
+    edges = net.edges[["way_id", "name", "highway", "length", "geometry"]].copy()
+    edges["walk_min"] = street_minutes(net, ctx.study.facilities, cat)
+    zones, wings, renewal = (load_layer(n) for n in ("zones", "wings", "renewal_areas"))
+    planned = load_layer("planned_facilities")
+    title = f"钢城区 {cat.name_zh} 步行时间 {cat.name_en} walking time — {ctx.label}"
+
+    m = maps.new_map(edges, offline=True)
+    maps.title_box(m, f"示例 Demo · {ctx.label}")
+    m.get_root().title = title
+    maps.basemap_streets(edges, m)
+    maps.completeness_layer(ctx.result.origins, m, cell_size=DEFAULT_CELL_M, show=False)
+    maps.streets_by_minutes(
+        edges, "walk_min", m, name=f"{cat.name_zh} 步行时间 {cat.name_en} walking time"
+    )
+    maps.areas_layer(zones, m, name="五区 Strategy zones", colour="#5e3c99")
+    maps.areas_layer(wings, m, name="一体两翼 Body and two wings", colour="#01665e")
+    maps.areas_layer(renewal, m, name="更新片区 Renewal areas", colour="#b35806")
+    maps.facilities_layer(ctx.study.facilities, m, categories=cats)
+    maps.planned_facilities_layer(planned, m)
+    html_path = ctx.out_dir / DEMO_HOOK_FILES["map"]
+    atomic_write_text(html_path, maps.to_html(m))
+
+    fig = maps.static_map(
+        edges=edges,
+        column="walk_min",
+        areas=zones,
+        facilities=ctx.study.facilities[ctx.study.facilities["category"] == cat.id],
+        categories=[cat],
+        title=f"{cat.name_zh} 步行时间 {cat.name_en} walking time\n示例 {ctx.label}",
+        figsize=(11.0, 8.0),
+    )
+    png_path = ctx.out_dir / DEMO_HOOK_FILES["map_png"]
+    with atomic_path(png_path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", metadata={"Title": title, "Description": ctx.label})
+    return {"map": html_path, "map_png": png_path}
+
+
+def _demo_reports(ctx: DemoContext) -> dict[str, Path]:
+    """reports/: one offline HTML report per zone and renewal area, plus index.html."""
+    from .coverage import DEFAULT_CELL_M
+    from .layers import assign_areas
+    from .report import build_reports
+
+    located = ctx.result.origins.join(assign_areas(ctx.result.origins))
+    pages = build_reports(
+        ctx.study.network,
+        located,
+        ctx.study.facilities,
+        _demo_categories(ctx),
+        map_category=_demo_category(ctx),
+        offline=True,
+        cell_size=DEFAULT_CELL_M,
+        label=ctx.label,
+        meta={"起点规则 origin rule": ctx.result.meta["origin_rule_text"]},
+        extra_links={
+            "../coverage.csv": "全区分类覆盖 coverage by category",
+            "../coverage_by_area.csv": "分区覆盖 coverage by area",
+            "../map.html": "交互地图 interactive map",
+        },
+    )
+    folder = ctx.out_dir / Path(DEMO_HOOK_FILES["reports"]).parent
+    written = {}
+    for name, text in pages.items():
+        atomic_write_text(folder / name, text)
+        written["reports" if name == "index.html" else f"report:{name}"] = folder / name
+    return written
+
+
 #: Hook points for outputs from other modules (maps, area tables, report), run in order.
-DEMO_HOOKS: list[DemoHook] = []
+DEMO_HOOKS: list[DemoHook] = [_demo_by_area, _demo_map, _demo_reports]
 #: Files the demo itself writes, by name.
 DEMO_FILES = {
     "osm": "gangcheng_demo.osm",
@@ -342,7 +453,8 @@ def run_demo(
     out = Path(out_dir)
     paths = {k: out / v for k, v in DEMO_FILES.items()}
     if not _is_demo_folder(out):
-        check_writable(paths.values(), overwrite)
+        extra = [out / v for v in DEMO_HOOK_FILES.values()] if hooks is None else []
+        check_writable([*paths.values(), *extra], overwrite)
     info = write_demo_osm(paths["osm"], seed=DEMO_SEED if seed is None else seed)
     cat = load_catalogue()
     study = open_study(paths["osm"], catalogue=cat, cache=cache)

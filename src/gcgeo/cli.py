@@ -21,11 +21,12 @@ def _register() -> None:
     from ._cmd_core import coverage, reach
     from ._cmd_layers import layers
     from ._cmd_maps import isochrone, map_command
+    from ._cmd_report import report
     from ._cmd_scenario import deadends, scenario, suggest
     from ._cmd_workflow import cache_group, demo, fetch
 
     for cmd in (demo, fetch, reach, coverage, map_command, isochrone, scenario, deadends,
-                suggest, layers, cache_group):  # fmt: skip
+                suggest, report, layers, cache_group):  # fmt: skip
         main.add_command(cmd)
 
 

@@ -315,8 +315,70 @@ def _build(seed: int) -> _Builder:
         ],
     )
     b.facilities["rail_station"] += 1
+    _planned_facilities(b)
     b.blocks = blocks
     return b
+
+
+#: OSM tags that make a planned facility's node count as its catalogue category.
+_PLANNED_TAGS: dict[str, list[tuple[str, str]]] = {
+    "bus_stop": [("highway", "bus_stop"), ("public_transport", "platform")],
+    "rail_station": [("railway", "station"), ("public_transport", "station")],
+    "kindergarten": [("amenity", "kindergarten")],
+    "health_centre": [("amenity", "clinic"), ("healthcare", "centre")],
+    "hospital": [("amenity", "hospital")],
+    "culture": [("amenity", "community_centre")],
+    "park": [("leisure", "park")],
+    "elderly_canteen": [("amenity", "social_facility"), ("social_facility", "day_care")],
+    "middle_school": [("amenity", "school")],
+}
+
+
+def _planned_points() -> list[tuple[str, str, str, float, float]]:
+    """Planned facilities with a known (estimated) location: id, name_zh, category, lon, lat.
+
+    From the shipped ``planned_facilities`` layer; empty when it cannot be read.
+    """
+    from shapely.geometry import Point
+
+    try:
+        from .layers import load_layer
+
+        layer = load_layer("planned_facilities")
+    except Exception:  # a broken or missing layer must not stop the demo
+        return []
+    out = []
+    for _, r in layer.iterrows():
+        g, cat = r.geometry, r.get("category")
+        if (
+            not isinstance(g, Point)
+            or g.is_empty
+            or not isinstance(cat, str)
+            or cat not in _PLANNED_TAGS
+        ):
+            continue
+        out.append((str(r["id"]), str(r["name_zh"]), cat, float(g.x), float(g.y)))
+    return out
+
+
+def _planned_facilities(b: _Builder) -> None:
+    """Add the planned facilities with known locations (the station is already there)."""
+    sx, sy = b.tr.transform(*STATION_ESTIMATE)
+    for pid, name_zh, cat, lon, lat in _planned_points():
+        x, y = b.tr.transform(lon, lat)
+        if cat == "rail_station" and np.hypot(x - sx, y - sy) < 50:
+            continue  # the estimated station node built above
+        b.new_node(
+            (float(x), float(y)),
+            [
+                *_PLANNED_TAGS[cat],
+                _name(f"{name_zh}（规划，位置为估计）"),
+                ("gcgeo:planned", pid),
+                ("note", "planned facility; position estimated (layers/planned_facilities)"),
+                _SYN,
+            ],
+        )
+        b.facilities[cat] += 1
 
 
 def _open_block(b: _Builder, X: int, Y: int, comm: str) -> None:
@@ -445,6 +507,8 @@ def demo_osm_text(seed: int = DEMO_SEED) -> tuple[str, DemoInfo]:
         notes=[
             "Positions of the government seat and 钢城站 are estimates (±300 m / ±1 km).",
             "Every way and facility is tagged gcgeo:synthetic=yes and named '示例 Demo …'.",
+            "Planned facilities with a known (estimated) location from "
+            "layers/planned_facilities.geojson are added (tagged gcgeo:planned=<id>).",
         ],
     )
     return text, info

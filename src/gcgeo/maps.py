@@ -57,10 +57,13 @@ __all__ = [
     "minute_band",
     "new_map",
     "origins_by_distance",
+    "planned_facilities_layer",
     "reached_streets",
+    "scenario_delta_map",
     "static_map",
     "streets_by_minutes",
     "to_fragment",
+    "title_box",
     "to_html",
 ]
 
@@ -999,6 +1002,221 @@ def areas_layer(
     src_all = gdf["source"].astype(str).str.lower() if "source" in gdf.columns else pd.Series([])
     if src_all.str.contains("osm").any():
         _add_osm_attribution(m)
+    return _finish(m)
+
+
+class _TitleBox(MacroElement):
+    """A text box in the top-left corner of the map (e.g. a title or a data note)."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+(function () {
+    var ctl = L.control({position: "topleft"});
+    ctl.onAdd = function () {
+        var el = L.DomUtil.create("div", "gcgeo-title");
+        el.style.cssText = "background:rgba(255,255,255,0.92);padding:4px 8px;border-radius:4px;"
+            + "box-shadow:0 0 4px rgba(0,0,0,0.35);font:bold 13px 'WenQuanYi Micro Hei',"
+            + "'Microsoft YaHei',sans-serif;color:#b2182b;";
+        el.textContent = {{ this.js_text }};
+        return el;
+    };
+    ctl.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "GcgeoTitle"
+        self.text = text
+        # set as textContent, so no HTML is interpreted; kept readable in the source
+        self.js_text = json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
+
+
+def title_box(m: folium.Map, text: str) -> folium.Map:
+    """Show a line of text (title or data note) in the map's top-left corner.
+
+    The text is set as plain text (never parsed as HTML), so untrusted names are safe.
+
+    Parameters
+    ----------
+    m : folium.Map
+    text : str
+
+    Returns
+    -------
+    folium.Map
+    """
+    m.add_child(_TitleBox(str(text)))
+    return _finish(m)
+
+
+_DELTA_COLOURS = {"gained": "#1a9850", "lost": "#d73027"}
+_DELTA_LABELS = {"gained": "新增可达 gained reach", "lost": "失去可达 lost reach"}
+
+
+def scenario_delta_map(
+    result: Any,
+    m: folium.Map | None = None,
+    tiles: TileName | str | None = None,
+    offline: bool = True,
+    radius: float = 5.0,
+) -> folium.Map:
+    """Map the origins whose reach a scenario changes: green gained, red lost.
+
+    One toggleable layer per (scenario, category) with changes; all origins are drawn
+    faintly underneath for context. Tooltips give the distance before and after.
+
+    Parameters
+    ----------
+    result : gcgeo.scenario.ScenarioResult
+        From :func:`gcgeo.scenario.compare`.
+    m : folium.Map, optional
+        Map to add to; a new one framing the origins is made when ``None``.
+    tiles : str, optional
+        Background tiles for a new map (default ``"none"`` offline, else ``"osm"``).
+    offline : bool
+        Make a new map self-contained (:func:`make_offline`), e.g. for ``summary.html``.
+    radius : float
+        Circle radius in pixels.
+
+    Returns
+    -------
+    folium.Map
+    """
+    changes = getattr(result, "changes", None)
+    before = getattr(result, "before", None)
+    if not isinstance(changes, gpd.GeoDataFrame) or not before:
+        raise InputError(
+            "scenario_delta_map needs a ScenarioResult from gcgeo.scenario.compare; "
+            f"got {type(result).__name__}."
+        )
+    base = next(iter(before.values())).origins
+    if m is None:
+        m = new_map(base, tiles=tiles, offline=offline)
+    fg = folium.FeatureGroup(name="起点 Origins", show=True)
+    geoms = _to_map_geoms(base.geometry, m)
+    _geojson(
+        _feature_collection(geoms, [{}] * len(geoms)),
+        {"color": "#9e9e9e", "weight": 1, "fillColor": "#bdbdbd", "fillOpacity": 0.5},
+        marker=folium.CircleMarker(radius=2, fill=True),
+        interactive=False,
+    ).add_to(fg)
+    fg.add_to(m)
+    many = len(result.scenarios) > 1
+    counts = {"gained": 0, "lost": 0}
+    for sc in result.scenarios:
+        for cat in changes.loc[changes["scenario"] == sc.name, "category"].unique():
+            sub = changes[(changes["scenario"] == sc.name) & (changes["category"] == cat)]
+            name = f"{_esc(cat)} 变化 change" + (f" · {_esc(sc.name)}" if many else "")
+            fg = folium.FeatureGroup(name=name)
+            for kind in ("gained", "lost"):
+                part = sub[sub["change"] == kind]
+                if not len(part):
+                    continue
+                counts[kind] += len(part)
+                props = [
+                    {
+                        "change": kind,
+                        "tip": (
+                            f"{_DELTA_LABELS[kind]} · {_esc(cat)}: "
+                            f"{_fmt_m(b)} → {_fmt_m(a)} (≤ {t:,.0f} m)"
+                        ),
+                    }
+                    for b, a, t in zip(
+                        part["dist_before_m"],
+                        part["dist_after_m"],
+                        part["threshold_m"],
+                        strict=True,
+                    )
+                ]
+                colour = _DELTA_COLOURS[kind]
+                _geojson(
+                    _feature_collection(_to_map_geoms(part.geometry, m), props),
+                    {"color": "#ffffff", "weight": 1, "fillColor": colour, "fillOpacity": 0.9},
+                    marker=folium.CircleMarker(radius=radius, fill=True),
+                    tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+                ).add_to(fg)
+            fg.add_to(m)
+    _legend(m).set_section(
+        "情景变化 Scenario change",
+        [
+            ("circle", _DELTA_COLOURS["gained"], f"{_DELTA_LABELS['gained']} ({counts['gained']})"),
+            ("circle", _DELTA_COLOURS["lost"], f"{_DELTA_LABELS['lost']} ({counts['lost']})"),
+            ("circle", "#bdbdbd", "未变 unchanged / 其他起点 other origins"),
+        ],
+    )
+    _add_osm_attribution(m)
+    return _finish(m)
+
+
+def _fmt_m(v: Any) -> str:
+    v = float(v)
+    return f"{v:,.0f} m" if np.isfinite(v) else "不可达 unreachable"
+
+
+def planned_facilities_layer(
+    gdf: gpd.GeoDataFrame,
+    m: folium.Map | None = None,
+    name: str = "规划设施 Planned facilities",
+    colour: str = "#6a3d9a",
+) -> folium.Map:
+    """Planned facilities with a known location, as hollow rings (drawn over facilities).
+
+    Rows without a point geometry (location not published) are left out. Tooltips give
+    the Chinese and English names, category, status and location confidence, all escaped.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The ``planned_facilities`` layer (``id``, ``name_zh``, ``name_en``, ``category``,
+        ``status``, ``confidence``).
+    m : folium.Map, optional
+        Map to add to; a new one framing the located rows is made when ``None``.
+    name : str
+        Layer name.
+    colour : str
+        Ring colour.
+
+    Returns
+    -------
+    folium.Map
+    """
+    _check_frame(gdf, "The planned facilities frame", ["name_zh", "name_en"])
+    located = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    located = located[located.geom_type == "Point"]
+    if m is None:
+        if located.empty:
+            raise InputError(
+                "No planned facility has a location; pass a map m or a layer with points."
+            )
+        m = new_map(located)
+    fg = folium.FeatureGroup(name=name)
+    if len(located):
+        props = []
+        for i in range(len(located)):
+            r = located.iloc[i]
+            conf = str(r.get("confidence") or "").lower()
+            props.append(
+                {
+                    "tip": f"<b>{_esc(r['name_zh'])}</b> {_esc(r['name_en'])}<br>"
+                    f"类别 category: {_esc(r.get('category')) or '—'} · "
+                    f"状态 status: {_esc(r.get('status')) or '—'}<br>"
+                    f"位置 location: {_CONFIDENCE_LABELS.get(conf, _esc(r.get('confidence')))}"
+                }
+            )
+        _geojson(
+            _feature_collection(_to_map_geoms(located.geometry, m), props),
+            {"color": colour, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 0.2},
+            marker=folium.CircleMarker(radius=11, fill=True),
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+        ).add_to(fg)
+    fg.add_to(m)
+    _legend(m).set_section(
+        name, [("circle", colour, f"规划（位置为估计） planned, estimated site ({len(located)})")]
+    )
     return _finish(m)
 
 

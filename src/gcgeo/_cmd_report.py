@@ -1,0 +1,167 @@
+"""``gcgeo report``: per-area HTML reports over one coverage run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import maps
+from ._cli_common import (
+    echo_json,
+    handle_errors,
+    make_origins,
+    open_study_from_options,
+    origin_options,
+    read_origin_inputs,
+    study_options,
+)
+from ._errors import InputError
+from ._io import atomic_write_text, check_writable, write_csv
+from ._progress import steps
+from .catalogue import load_catalogue
+
+__all__ = ["report"]
+
+
+@click.command("report")
+@study_options
+@origin_options
+@click.option(
+    "--categories",
+    default=None,
+    help="Comma-separated category ids (default: all life-circle ones).",
+)
+@click.option(
+    "--map-category",
+    default=None,
+    help="Category whose walking minutes colour the streets (default kindergarten, else the first).",
+)
+@click.option(
+    "--layers",
+    "layers_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of replacement district layers (overrides the shipped ones file by file).",
+)
+@click.option(
+    "--offline/--online",
+    default=True,
+    show_default=True,
+    help="Offline (default): Leaflet inlined and no tiles, for intranets. --online: CDN "
+    "scripts and OSM tiles.",
+)
+@click.option(
+    "--tiles",
+    type=click.Choice(list(maps.TILES)),
+    default=None,
+    help="Background tiles (default none offline, osm online).",
+)
+@click.option("--tianditu-key", default=None, help="API key for --tiles tianditu (天地图).")
+@handle_errors
+def report(**kw: Any) -> None:
+    """HTML reports per zone and renewal area, with tables and maps, for planning reports.
+
+    Computes coverage once (as `gcgeo coverage`) and writes OUT/index.html,
+    OUT/zone_<code>.html and OUT/renewal_<code>.html (bilingual title, outline
+    source and confidence, coverage by category of the origins inside the area,
+    mean completeness, a map clipped to the area), plus OUT/coverage.csv and
+    OUT/coverage_by_area.csv. Pages are offline by default (no internet needed).
+    """
+    from .coverage import compute_coverage
+    from .demo import DEMO_LABEL
+    from .layers import assign_areas, coverage_by_area
+    from .report import build_reports, is_synthetic_osm, report_filenames
+
+    cat = load_catalogue(kw["catalogue_path"])
+    categories = cat.select(kw["categories"])
+    map_category = None
+    if kw["map_category"]:
+        map_category = cat.select([kw["map_category"]])[0]
+    if kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
+        raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
+    if kw["layers_dir"] and not Path(kw["layers_dir"]).is_dir():
+        raise InputError(f"Layers folder {kw['layers_dir']!r} does not exist; check --layers.")
+    # file names as build_reports makes them; fails on broken layers before any work
+    pages = list(report_filenames(kw["layers_dir"]).values())
+    out_dir = Path(kw["out_dir"])
+    names = ["coverage.csv", "coverage_by_area.csv", "index.html", *pages]
+    targets = [out_dir / n for n in names]
+    check_writable(targets, kw["overwrite"])
+    boundary, layer = read_origin_inputs(kw)
+    synthetic = is_synthetic_osm(kw["osm_path"])
+    label = DEMO_LABEL if synthetic else None
+    with steps(4, enabled=not kw["as_json"]) as step:
+        step("reading OSM and building the walk network")
+        study = open_study_from_options({**kw, "catalogue_path": cat})
+        net = study.network
+        step("laying out origins")
+        origins = make_origins(kw, net, boundary, layer)
+        step(f"distances for {len(categories)} categories")
+        result = compute_coverage(
+            net,
+            study.facilities,
+            categories,
+            origins,
+            kw["speed"],
+            kw["max_snap"],
+            kw["max_distance"],
+        )
+        step("writing reports")
+        rule = result.meta["origin_rule"]
+        summary = result.summary.assign(origin_rule=rule)
+        located = result.origins.join(assign_areas(result.origins, kw["layers_dir"]))
+        by_area = coverage_by_area(located, categories, kw["layers_dir"]).assign(origin_rule=rule)
+        if label:
+            summary = summary.assign(data_note=label)
+            by_area = by_area.assign(data_note=label)
+        html_pages = build_reports(
+            net,
+            located,
+            study.facilities,
+            categories,
+            map_category=map_category,
+            layers_dir=kw["layers_dir"],
+            speed_mps=kw["speed"],
+            max_snap=kw["max_snap"],
+            limit=kw["max_distance"],
+            offline=kw["offline"],
+            tiles=kw["tiles"],
+            tianditu_key=kw["tianditu_key"],
+            cell_size=kw["cell"] if layer is None else None,
+            label=label,
+            meta={
+                "起点规则 origin rule": result.meta["origin_rule_text"],
+                "步速 walking speed": f"{kw['speed']:g} m/s",
+                "OSM": Path(kw["osm_path"]).name,
+            },
+            extra_links={
+                "coverage.csv": "全区分类覆盖 coverage by category, whole study",
+                "coverage_by_area.csv": "分区覆盖 coverage by zone, wing and renewal area",
+            },
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_csv(summary, targets[0])
+        write_csv(by_area, targets[1])
+        for name, text in html_pages.items():
+            atomic_write_text(out_dir / name, text)
+    written = [str(targets[0]), str(targets[1]), *(str(out_dir / n) for n in html_pages)]
+    if kw["as_json"]:
+        echo_json(
+            {
+                "summary": summary.to_dict(orient="records"),
+                "synthetic": synthetic,
+                "offline": kw["offline"],
+                "outputs": written,
+                "bytes": {n: len(t.encode("utf-8")) for n, t in html_pages.items()},
+            }
+        )
+        return
+    if label:
+        click.echo(f"Note: {label}")
+    click.echo(f"Origins: {len(origins)} ({result.meta['origin_rule_text']})")
+    click.echo(
+        f"Wrote {len(html_pages) - 1} area reports, {out_dir / 'index.html'}, "
+        f"{targets[0]} and {targets[1]}"
+    )
