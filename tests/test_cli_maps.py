@@ -116,19 +116,19 @@ def test_edge_minutes_beyond_search_limit_is_over_15() -> None:
 
     import numpy as np
 
-    from gcgeo._cmd_maps import _edge_minutes
+    from gcgeo.coverage import edge_minutes
     from gcgeo.maps import minute_band
 
     net = SimpleNamespace(edge_u=np.array([0, 1, 2]), edge_v=np.array([1, 2, 3]))
     dist = np.array([0.0, 660.0, np.inf, np.inf])  # 0 and 10 minutes at 1.1 m/s, then beyond
-    m = _edge_minutes(net, dist, 1.1, limit=990.0)
+    m = edge_minutes(net, dist, 1.1, limit=990.0)
     assert m[0] == 0.0 and m[1] == 10.0
     assert minute_band(m).tolist() == [0, 1, 3]
     # a short search limit (500 m < a 15-minute walk) cannot tell: unreachable band
-    assert minute_band(_edge_minutes(net, dist, 1.1, limit=500.0)).tolist() == [0, 1, 4]
+    assert minute_band(edge_minutes(net, dist, 1.1, limit=500.0)).tolist() == [0, 1, 4]
     # nothing reached at all (no facility): unreachable
     none = np.full(4, np.inf)
-    assert minute_band(_edge_minutes(net, none, 1.1, limit=990.0)).tolist() == [4, 4, 4]
+    assert minute_band(edge_minutes(net, none, 1.1, limit=990.0)).tolist() == [4, 4, 4]
 
 
 def test_map_draws_district_areas_and_layers_override(town: Path, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 import geopandas as gpd
-import numpy as np
 import shapely
 
 from . import maps
@@ -16,7 +15,7 @@ from ._errors import InputError
 from ._io import atomic_path, atomic_write_text, check_writable
 from ._progress import steps
 from .catalogue import load_catalogue
-from .coverage import search_limit
+from .coverage import street_minutes
 from .crs import to_wgs84
 from .engine import node_distances
 from .snap import snap_points
@@ -38,24 +37,6 @@ _offline_option = click.option(
     default=False,
     help="Inline Leaflet and jQuery so the HTML works with no internet.",
 )
-
-
-def _edge_minutes(
-    net: Any, node_dist: np.ndarray, speed: float, limit: float | None = None
-) -> np.ndarray:
-    """Walking minutes of a segment: from its nearer end (inf when neither is reached).
-
-    The network is one connected piece, so when the search reached anything and
-    its ``limit`` is at least a 15-minute walk, a segment beyond it is simply
-    farther than 15 minutes: it gets a value just above 15, not "unreachable".
-    """
-    d = np.minimum(node_dist[net.edge_u], node_dist[net.edge_v])
-    minutes = d / speed / 60.0
-    if limit is not None and np.isfinite(node_dist).any():
-        limit_min = limit / speed / 60.0
-        if limit_min >= 15.0 - 1e-6:  # search_limit() gives exactly a 15-minute walk
-            minutes[~np.isfinite(minutes)] = np.nextafter(max(limit_min, 15.0), np.inf)
-    return minutes
 
 
 _AREA_STYLE = {
@@ -121,12 +102,10 @@ def map_command(**kw: Any) -> None:
         net = study.network
         step("walking distances to the nearest facility")
         fac = study.facilities[study.facilities["category"] == category.id].reset_index(drop=True)
-        fxy = shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2)
-        fsnap = snap_points(net, fxy, kw["max_snap"])
-        limit = search_limit(category.max_distance_m, kw["speed"], kw["max_distance"])
-        nd = node_distances(net, fsnap, limit=limit)
         edges = net.edges.copy()
-        edges["walk_min"] = _edge_minutes(net, nd.dist, kw["speed"], limit)
+        edges["walk_min"] = street_minutes(
+            net, fac, category, kw["speed"], kw["max_snap"], kw["max_distance"]
+        )
         step("drawing the map")
         meta = {
             "id": category.id,

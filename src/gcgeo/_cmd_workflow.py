@@ -323,9 +323,8 @@ def _demo_map(ctx: DemoContext) -> dict[str, Path]:
     """map.html (offline, interactive) and map.png (static) of the demo."""
     from . import maps
     from ._io import atomic_path
-    from .coverage import DEFAULT_CELL_M
+    from .coverage import DEFAULT_CELL_M, street_minutes
     from .layers import load_layer
-    from .report import street_minutes
 
     net, cat = ctx.study.network, _demo_category(ctx)
     cats = _demo_categories(ctx)

@@ -30,6 +30,8 @@ __all__ = [
     "ORIGIN_RULES",
     "CoverageResult",
     "compute_coverage",
+    "edge_minutes",
+    "street_minutes",
     "grid_origins",
     "origins_from_layer",
     "project_points",
@@ -308,3 +310,70 @@ def compute_coverage(
     summary = pd.DataFrame(rows)
     summary.attrs.update(meta)
     return CoverageResult(out, summary, fac, meta)
+
+
+def edge_minutes(
+    net: StreetNetwork, node_dist: np.ndarray, speed: float, limit: float | None = None
+) -> np.ndarray:
+    """Walking minutes of a segment: from its nearer end (inf when neither is reached).
+
+    The network is one connected piece, so when the search reached anything and
+    its ``limit`` is at least a 15-minute walk, a segment beyond it is simply
+    farther than 15 minutes: it gets a value just above 15, not "unreachable".
+    """
+    d = np.minimum(node_dist[net.edge_u], node_dist[net.edge_v])
+    minutes = d / speed / 60.0
+    if limit is not None and np.isfinite(node_dist).any():
+        limit_min = limit / speed / 60.0
+        if limit_min >= 15.0 - 1e-6:  # search_limit() gives exactly a 15-minute walk
+            minutes[~np.isfinite(minutes)] = np.nextafter(max(limit_min, 15.0), np.inf)
+    return minutes
+
+
+_AREA_STYLE = {
+    "zones": ("五区 Strategy zones", "#5e3c99"),
+    "wings": ("一体两翼 Body and two wings", "#01665e"),
+    "renewal_areas": ("更新片区 Renewal areas", "#b35806"),
+}
+
+
+def _district_areas(layers_dir: str | None) -> dict[str, gpd.GeoDataFrame]:
+    """Zones, wings and renewal areas (shipped, or replaced from ``layers_dir``)."""
+    from .layers import load_layer
+
+    return {name: load_layer(name, layers_dir) for name in _AREA_STYLE}
+
+
+def street_minutes(
+    net: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    category: Any,
+    speed_mps: float = 1.1,
+    max_snap: float = 300.0,
+    limit: float | None = None,
+) -> np.ndarray:
+    """Walking minutes from each street segment to the nearest facility of a category.
+
+    A segment takes the time of its nearer end (see :func:`edge_minutes`).
+
+    Parameters
+    ----------
+    net : StreetNetwork
+    facilities : GeoDataFrame
+        Facilities with ``category`` (any CRS).
+    category : Category
+        Needs ``id`` and ``max_distance_m``.
+    speed_mps, max_snap, limit : float
+        As in :func:`gcgeo.coverage.compute_coverage`.
+
+    Returns
+    -------
+    ndarray of float
+        One value per row of ``net.edges``.
+    """
+    fac = facilities[facilities["category"] == category.id]
+    fxy = shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2)
+    fsnap = snap_points(net, fxy, max_snap)
+    cat_limit = search_limit(category.max_distance_m, speed_mps, limit)
+    nd = node_distances(net, fsnap, limit=cat_limit)
+    return edge_minutes(net, nd.dist, speed_mps, cat_limit)

@@ -31,9 +31,7 @@ import shapely
 from . import maps
 from ._errors import InputError
 from .columns import COMPLETENESS, POPULATION, dist_col, reached_col
-from .coverage import search_limit
-from .engine import node_distances
-from .snap import snap_points
+from .coverage import street_minutes
 
 __all__ = [
     "REPORT_LAYERS",
@@ -44,7 +42,6 @@ __all__ = [
     "index_html",
     "is_synthetic_osm",
     "report_filenames",
-    "street_minutes",
 ]
 
 #: Area layers that get one report each: (layer name, column of the origins, file prefix).
@@ -108,42 +105,6 @@ def is_synthetic_osm(path: str | os.PathLike) -> bool:
     except OSError:
         return False
     return "gcgeo:synthetic" in head or DEMO_LABEL in head
-
-
-def street_minutes(
-    net: Any,
-    facilities: gpd.GeoDataFrame,
-    category: Any,
-    speed_mps: float = 1.1,
-    max_snap: float = 300.0,
-    limit: float | None = None,
-) -> np.ndarray:
-    """Walking minutes from each street segment to the nearest facility of a category.
-
-    A segment takes the time of its nearer end (inf when neither end is reached within
-    the search limit), as in ``gcgeo map``.
-
-    Parameters
-    ----------
-    net : StreetNetwork
-    facilities : GeoDataFrame
-        Facilities with ``category`` (any CRS).
-    category : Category
-        Needs ``id`` and ``max_distance_m``.
-    speed_mps, max_snap, limit : float
-        As in :func:`gcgeo.coverage.compute_coverage`.
-
-    Returns
-    -------
-    ndarray of float
-        One value per row of ``net.edges``.
-    """
-    fac = facilities[facilities["category"] == category.id]
-    fxy = shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2)
-    fsnap = snap_points(net, fxy, max_snap)
-    nd = node_distances(net, fsnap, limit=search_limit(category.max_distance_m, speed_mps, limit))
-    d = np.minimum(nd.dist[net.edge_u], nd.dist[net.edge_v])
-    return d / speed_mps / 60.0
 
 
 def area_table(origins: gpd.GeoDataFrame, categories: Sequence[Any]) -> pd.DataFrame:
