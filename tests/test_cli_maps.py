@@ -165,3 +165,37 @@ def test_map_draws_district_areas_and_layers_override(town: Path, tmp_path: Path
     res = run("map", "--osm", str(town), "--category", "kindergarten", "--layers",
               str(tmp_path / "nope"), "--out", str(tmp_path / "k4.html"))  # fmt: skip
     assert res.exit_code == 2 and "--layers" in res.output
+
+
+def test_maps_of_the_synthetic_demo_say_so(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gcgeo.cli import main
+    from gcgeo.demo import DEMO_LABEL, GOV_SEAT, write_demo_osm
+
+    osm = tmp_path / "demo.osm"
+    write_demo_osm(osm)
+    run = CliRunner().invoke
+    html_out = tmp_path / "k.html"
+    r = run(
+        main,
+        [
+            "map",
+            "--osm",
+            str(osm),
+            "--category",
+            "kindergarten",
+            "--offline",
+            "--no-cache",
+            "--out",
+            str(html_out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert DEMO_LABEL in html_out.read_text(encoding="utf-8")
+    at = f"{GOV_SEAT[0]},{GOV_SEAT[1]}"
+    iso_html, iso_json = tmp_path / "iso.html", tmp_path / "iso.geojson"
+    for out in (iso_html, iso_json):
+        r = run(main, ["isochrone", "--osm", str(osm), "--at", at, "--no-cache", "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        assert DEMO_LABEL in out.read_text(encoding="utf-8")

@@ -16,8 +16,8 @@ from osmxml import X0, Y0, hand_grid
 
 from gcgeo.catalogue import load_catalogue
 from gcgeo.cli import main
-from gcgeo.demo import DEMO_LABEL
-from gcgeo.report import area_table, is_synthetic_osm
+from gcgeo.demo import DEMO_LABEL, is_synthetic_osm
+from gcgeo.report import area_table
 
 EVIL = "<img src=x onerror=alert(1)>"
 

@@ -17,6 +17,7 @@ from ._progress import steps
 from .catalogue import load_catalogue
 from .coverage import street_minutes
 from .crs import to_wgs84
+from .demo import DEMO_LABEL
 from .engine import node_distances
 from .snap import snap_points
 
@@ -116,6 +117,8 @@ def map_command(**kw: Any) -> None:
         m = maps.new_map(
             edges, tiles=kw["tiles"], tianditu_key=kw["tianditu_key"], offline=kw["offline"]
         )
+        if study.meta.get("synthetic"):
+            maps.title_box(m, f"示例 Demo · {DEMO_LABEL}")
         maps.basemap_streets(edges, m)
         maps.streets_by_minutes(edges, "walk_min", m)
         for layer, (title, colour) in _AREA_STYLE.items():
@@ -243,6 +246,8 @@ def isochrone(**kw: Any) -> None:
         iso = maps.isochrone_polygons(
             net.edges, nd.dist, minutes=mins, speed_mps=kw["speed"], buffer_m=kw["buffer_m"]
         )
+    if study.meta.get("synthetic"):
+        iso = iso.assign(data_note=DEMO_LABEL)
     if out.suffix.lower() == ".geojson":
         wgs = iso.to_crs("EPSG:4326")
         with atomic_path(out, suffix=".geojson") as tmp:
@@ -254,6 +259,8 @@ def isochrone(**kw: Any) -> None:
             tianditu_key=kw["tianditu_key"],
             offline=kw["offline"],
         )
+        if study.meta.get("synthetic"):
+            maps.title_box(m, f"示例 Demo · {DEMO_LABEL}")
         maps.basemap_streets(net.edges, m)
         maps.isochrone_layer(iso, m)
         atomic_write_text(out, maps.to_html(m))

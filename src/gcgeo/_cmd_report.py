@@ -70,9 +70,9 @@ def report(**kw: Any) -> None:
     OUT/coverage_by_area.csv. Pages are offline by default (no internet needed).
     """
     from .coverage import compute_coverage
-    from .demo import DEMO_LABEL
+    from .demo import DEMO_LABEL, is_synthetic_osm
     from .layers import assign_areas, coverage_by_area
-    from .report import build_reports, is_synthetic_osm, report_filenames
+    from .report import build_reports, report_filenames
 
     cat = load_catalogue(kw["catalogue_path"])
     categories = cat.select(kw["categories"])

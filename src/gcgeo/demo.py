@@ -26,10 +26,13 @@ number of dead ends is exactly the number of cul-de-sacs built.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -42,6 +45,7 @@ __all__ = [
     "STATION_ESTIMATE",
     "DemoInfo",
     "demo_osm_text",
+    "is_synthetic_osm",
     "write_demo_osm",
 ]
 
@@ -535,3 +539,32 @@ def write_demo_osm(path: str | os.PathLike, seed: int = DEMO_SEED) -> DemoInfo:
     atomic_write_text(path, text, encoding="utf-8")
     info.path = Path(path)
     return info
+
+
+def is_synthetic_osm(path: str | os.PathLike) -> bool:
+    """Whether an OSM file is gcgeo's synthetic demo network.
+
+    Looks in the first 64 KB of the (decompressed) XML for the ``gcgeo:synthetic`` tag
+    or the demo label that :mod:`gcgeo.demo` writes into the header. PBF files and
+    unreadable files count as not synthetic.
+
+    Parameters
+    ----------
+    path : path-like
+        The OSM file.
+
+    Returns
+    -------
+    bool
+    """
+    p = Path(path)
+    name = p.name.lower()
+    opener: Any = bz2.open if name.endswith(".bz2") else gzip.open if name.endswith(".gz") else open
+    if name.endswith(".pbf"):
+        return False
+    try:
+        with opener(p, "rb") as fh:
+            head = fh.read(65536).decode("utf-8", errors="ignore")
+    except OSError:
+        return False
+    return "gcgeo:synthetic" in head or DEMO_LABEL in head

@@ -12,14 +12,11 @@ sources, codes) is passed through :func:`html.escape`.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import html
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -40,7 +37,6 @@ __all__ = [
     "area_table",
     "build_reports",
     "index_html",
-    "is_synthetic_osm",
     "report_filenames",
 ]
 
@@ -74,37 +70,6 @@ def _e(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     return html.escape(str(value), quote=True)
-
-
-def is_synthetic_osm(path: str | os.PathLike) -> bool:
-    """Whether an OSM file is gcgeo's synthetic demo network.
-
-    Looks in the first 64 KB of the (decompressed) XML for the ``gcgeo:synthetic`` tag
-    or the demo label that :mod:`gcgeo.demo` writes into the header. PBF files and
-    unreadable files count as not synthetic.
-
-    Parameters
-    ----------
-    path : path-like
-        The OSM file.
-
-    Returns
-    -------
-    bool
-    """
-    from .demo import DEMO_LABEL
-
-    p = Path(path)
-    name = p.name.lower()
-    opener: Any = bz2.open if name.endswith(".bz2") else gzip.open if name.endswith(".gz") else open
-    if name.endswith(".pbf"):
-        return False
-    try:
-        with opener(p, "rb") as fh:
-            head = fh.read(65536).decode("utf-8", errors="ignore")
-    except OSError:
-        return False
-    return "gcgeo:synthetic" in head or DEMO_LABEL in head
 
 
 def area_table(origins: gpd.GeoDataFrame, categories: Sequence[Any]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .catalogue import Catalogue, load_catalogue
+from .demo import is_synthetic_osm
 from .facilities import facilities_from_csv, facilities_from_osm
 from .network import StreetNetwork, build_network
 from .osm import read_osm
@@ -110,6 +111,7 @@ def open_study(
         )
     )
     meta = {
+        "synthetic": is_synthetic_osm(osm_path),
         "osm": osm_summary,
         "network": net.report,
         "catalogue": cat.source,
