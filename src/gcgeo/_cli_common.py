@@ -17,6 +17,7 @@ from ._errors import GcgeoError, InputError
 from .coverage import DEFAULT_CELL_M, grid_origins, origins_from_layer
 
 __all__ = [
+    "coverage_with_areas",
     "make_origins",
     "origin_options",
     "read_boundary",
@@ -298,3 +299,30 @@ def make_origins(kw: dict[str, Any], net: Any, boundary: Any, layer: Any) -> gpd
             "against the OSM extent or use --origin-rule all."
         )
     return origins
+
+
+def coverage_with_areas(
+    kw: dict[str, Any], catalogue: Any, categories: list[Any], boundary: Any, layer: Any, step: Any
+) -> tuple[Any, Any, Any, Any, Any]:
+    """The shared body of ``coverage`` and ``report``: study → origins → coverage → areas.
+
+    Returns ``(study, result, summary, origins_with_areas, by_area)``; the two tables
+    carry the origin rule used.
+    """
+    from .coverage import compute_coverage
+    from .layers import assign_areas, coverage_by_area
+
+    step("reading OSM and building the walk network")
+    study = open_study_from_options({**kw, "catalogue_path": catalogue})
+    net = study.network
+    step("laying out origins")
+    origins = make_origins(kw, net, boundary, layer)
+    step(f"distances for {len(categories)} categories")
+    result = compute_coverage(
+        net, study.facilities, categories, origins, kw["speed"], kw["max_snap"], kw["max_distance"]
+    )
+    rule = result.meta["origin_rule"]
+    summary = result.summary.assign(origin_rule=rule)
+    located = result.origins.join(assign_areas(result.origins, kw["layers_dir"]))
+    by_area = coverage_by_area(located, categories, kw["layers_dir"]).assign(origin_rule=rule)
+    return study, result, summary, located, by_area

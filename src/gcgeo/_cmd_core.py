@@ -13,9 +13,9 @@ import pandas as pd
 import shapely
 
 from ._cli_common import (
+    coverage_with_areas,
     echo_json,
     handle_errors,
-    make_origins,
     open_study_from_options,
     origin_options,
     read_origin_inputs,
@@ -26,7 +26,6 @@ from ._io import atomic_write_text, check_writable, write_csv, write_gpkg
 from ._progress import steps
 from .catalogue import load_catalogue
 from .coverage import (
-    compute_coverage,
     search_limit,
 )
 from .engine import node_distances, point_distances
@@ -208,7 +207,7 @@ def coverage(**kw: Any) -> None:
     completeness), OUT/origins.gpkg (one distance column per category,
     completeness, zone/wing/renewal area) and OUT/run.json.
     """
-    from .layers import AREA_LAYERS, assign_areas, coverage_by_area, load_layer
+    from .layers import AREA_LAYERS, load_layer
 
     cat = load_catalogue(kw["catalogue_path"])
     categories = cat.select(kw["categories"])
@@ -222,27 +221,10 @@ def coverage(**kw: Any) -> None:
         load_layer(name, kw["layers_dir"])
     boundary, layer = read_origin_inputs(kw)
     with steps(4, enabled=not kw["as_json"]) as step:
-        step("reading OSM and building the walk network")
-        study = open_study_from_options({**kw, "catalogue_path": cat})
-        net = study.network
-        step("laying out origins")
-        origins = make_origins(kw, net, boundary, layer)
-        step(f"distances for {len(categories)} categories")
-        result = compute_coverage(
-            net,
-            study.facilities,
-            categories,
-            origins,
-            kw["speed"],
-            kw["max_snap"],
-            kw["max_distance"],
+        study, result, summary, origins_out, by_area = coverage_with_areas(
+            kw, cat, categories, boundary, layer, step
         )
         step("writing outputs")
-        summary = result.summary.assign(origin_rule=result.meta["origin_rule"])
-        origins_out = result.origins.join(assign_areas(result.origins, kw["layers_dir"]))
-        by_area = coverage_by_area(origins_out, categories, kw["layers_dir"]).assign(
-            origin_rule=result.meta["origin_rule"]
-        )
         out_dir.mkdir(parents=True, exist_ok=True)
         write_csv(summary, targets[0])
         write_csv(by_area, targets[1])
@@ -252,7 +234,7 @@ def coverage(**kw: Any) -> None:
     if kw["as_json"]:
         echo_json({"summary": summary.to_dict(orient="records"), **run})
         return
-    click.echo(f"Origins: {len(origins)} ({result.meta['origin_rule_text']})")
+    click.echo(f"Origins: {len(result.origins)} ({result.meta['origin_rule_text']})")
     for r in summary.itertuples():
         click.echo(
             f"  {r.name_zh} {r.name_en}: {r.share:.1%} within {r.threshold_m:g} m ({r.facilities} facilities)"

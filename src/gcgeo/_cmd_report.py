@@ -9,10 +9,9 @@ import click
 
 from . import maps
 from ._cli_common import (
+    coverage_with_areas,
     echo_json,
     handle_errors,
-    make_origins,
-    open_study_from_options,
     origin_options,
     read_origin_inputs,
     study_options,
@@ -69,9 +68,7 @@ def report(**kw: Any) -> None:
     mean completeness, a map clipped to the area), plus OUT/coverage.csv and
     OUT/coverage_by_area.csv. Pages are offline by default (no internet needed).
     """
-    from .coverage import compute_coverage
     from .demo import DEMO_LABEL, is_synthetic_osm
-    from .layers import assign_areas, coverage_by_area
     from .report import build_reports, report_filenames
 
     cat = load_catalogue(kw["catalogue_path"])
@@ -93,26 +90,11 @@ def report(**kw: Any) -> None:
     synthetic = is_synthetic_osm(kw["osm_path"])
     label = DEMO_LABEL if synthetic else None
     with steps(4, enabled=not kw["as_json"]) as step:
-        step("reading OSM and building the walk network")
-        study = open_study_from_options({**kw, "catalogue_path": cat})
-        net = study.network
-        step("laying out origins")
-        origins = make_origins(kw, net, boundary, layer)
-        step(f"distances for {len(categories)} categories")
-        result = compute_coverage(
-            net,
-            study.facilities,
-            categories,
-            origins,
-            kw["speed"],
-            kw["max_snap"],
-            kw["max_distance"],
+        study, result, summary, located, by_area = coverage_with_areas(
+            kw, cat, categories, boundary, layer, step
         )
         step("writing reports")
-        rule = result.meta["origin_rule"]
-        summary = result.summary.assign(origin_rule=rule)
-        located = result.origins.join(assign_areas(result.origins, kw["layers_dir"]))
-        by_area = coverage_by_area(located, categories, kw["layers_dir"]).assign(origin_rule=rule)
+        net = study.network
         if label:
             summary = summary.assign(data_note=label)
             by_area = by_area.assign(data_note=label)
@@ -160,7 +142,7 @@ def report(**kw: Any) -> None:
         return
     if label:
         click.echo(f"Note: {label}")
-    click.echo(f"Origins: {len(origins)} ({result.meta['origin_rule_text']})")
+    click.echo(f"Origins: {len(result.origins)} ({result.meta['origin_rule_text']})")
     click.echo(
         f"Wrote {len(html_pages) - 1} area reports, {out_dir / 'index.html'}, "
         f"{targets[0]} and {targets[1]}"
