@@ -299,3 +299,18 @@ def test_coverage_with_origin_layer_and_boundary_errors(town: Path, tmp_path: Pa
 def test_help_lists_commands() -> None:
     r = run("--help")
     assert r.exit_code == 0 and "reach" in r.output and "coverage" in r.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["coverage", "--out", "o"],
+        ["report", "--out", "o"],
+        ["map", "--category", "kindergarten", "--out", "m.html"],
+    ],
+)
+def test_missing_layers_folder_is_one_line_exit_2(town: Path, tmp_path: Path, args: list) -> None:
+    args = [a if a not in ("o", "m.html") else str(tmp_path / a) for a in args]
+    r = run(*args, "--osm", str(town), "--layers", str(tmp_path / "no_such_layers"))
+    _assert_usage_error(r, "no_such_layers", "check --layers")
+    assert not (tmp_path / "o").exists() and not (tmp_path / "m.html").exists()

@@ -17,6 +17,8 @@ from ._errors import GcgeoError, InputError
 from .coverage import DEFAULT_CELL_M, grid_origins, origins_from_layer
 
 __all__ = [
+    "check_layers_dir",
+    "layers_option",
     "coverage_with_areas",
     "make_origins",
     "origin_options",
@@ -326,3 +328,19 @@ def coverage_with_areas(
     located = result.origins.join(assign_areas(result.origins, kw["layers_dir"]))
     by_area = coverage_by_area(located, categories, kw["layers_dir"]).assign(origin_rule=rule)
     return study, result, summary, located, by_area
+
+
+def check_layers_dir(layers_dir: str | None) -> None:
+    """Fail before any work when ``--layers`` names a folder that does not exist."""
+    if layers_dir is not None and not Path(layers_dir).is_dir():
+        raise InputError(f"Layers folder {layers_dir!r} does not exist; check --layers.")
+
+
+#: ``--layers DIR``: a planner's replacement district layers (check with :func:`check_layers_dir`).
+layers_option = click.option(
+    "--layers",
+    "layers_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of replacement district layers (overrides the shipped ones file by file).",
+)

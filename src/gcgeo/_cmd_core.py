@@ -13,9 +13,11 @@ import pandas as pd
 import shapely
 
 from ._cli_common import (
+    check_layers_dir,
     coverage_with_areas,
     echo_json,
     handle_errors,
+    layers_option,
     open_study_from_options,
     origin_options,
     read_origin_inputs,
@@ -191,13 +193,7 @@ def reach(**kw: Any) -> None:
     default=None,
     help="Comma-separated category ids (default: all life-circle ones).",
 )
-@click.option(
-    "--layers",
-    "layers_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of replacement district layers (overrides the shipped ones file by file).",
-)
+@layers_option
 @handle_errors
 def coverage(**kw: Any) -> None:
     """Coverage of every category over a grid (or origin layer): shares and completeness.
@@ -215,8 +211,7 @@ def coverage(**kw: Any) -> None:
     names = ("coverage.csv", "coverage_by_area.csv", "origins.gpkg", "run.json")
     targets = [out_dir / n for n in names]
     check_writable(targets, kw["overwrite"])
-    if kw["layers_dir"] and not Path(kw["layers_dir"]).is_dir():
-        raise InputError(f"Layers folder {kw['layers_dir']!r} does not exist; check --layers.")
+    check_layers_dir(kw["layers_dir"])
     for name in AREA_LAYERS:  # fail on broken replacement layers before any work
         load_layer(name, kw["layers_dir"])
     boundary, layer = read_origin_inputs(kw)

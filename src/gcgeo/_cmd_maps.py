@@ -10,7 +10,14 @@ import geopandas as gpd
 import shapely
 
 from . import maps
-from ._cli_common import echo_json, handle_errors, open_study_from_options, study_options
+from ._cli_common import (
+    check_layers_dir,
+    echo_json,
+    handle_errors,
+    layers_option,
+    open_study_from_options,
+    study_options,
+)
 from ._errors import InputError
 from ._io import atomic_path, atomic_write_text, check_writable
 from ._progress import steps
@@ -63,13 +70,7 @@ def _district_areas(layers_dir: str | None) -> dict[str, gpd.GeoDataFrame]:
 @click.option(
     "--png", is_flag=True, default=False, help="Also write a static PNG beside --out (.png)."
 )
-@click.option(
-    "--layers",
-    "layers_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of replacement district layers (zones, wings, renewal areas drawn on the map).",
-)
+@layers_option
 @click.option(
     "--no-areas", is_flag=True, default=False, help="Do not draw zones, wings and renewal areas."
 )
@@ -94,8 +95,7 @@ def map_command(**kw: Any) -> None:
     check_writable([p for p in (out, png) if p is not None], kw["overwrite"])
     if kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
-    if kw["layers_dir"] and not Path(kw["layers_dir"]).is_dir():
-        raise InputError(f"Layers folder {kw['layers_dir']!r} does not exist; check --layers.")
+    check_layers_dir(kw["layers_dir"])
     areas = {} if kw["no_areas"] else _district_areas(kw["layers_dir"])
     with steps(4 if png else 3, enabled=not kw["as_json"]) as step:
         step("reading OSM and building the walk network")

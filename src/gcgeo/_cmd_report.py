@@ -9,9 +9,11 @@ import click
 
 from . import maps
 from ._cli_common import (
+    check_layers_dir,
     coverage_with_areas,
     echo_json,
     handle_errors,
+    layers_option,
     origin_options,
     read_origin_inputs,
     study_options,
@@ -37,13 +39,7 @@ __all__ = ["report"]
     default=None,
     help="Category whose walking minutes colour the streets (default kindergarten, else the first).",
 )
-@click.option(
-    "--layers",
-    "layers_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of replacement district layers (overrides the shipped ones file by file).",
-)
+@layers_option
 @click.option(
     "--offline/--online",
     default=True,
@@ -78,8 +74,7 @@ def report(**kw: Any) -> None:
         map_category = cat.select([kw["map_category"]])[0]
     if kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
-    if kw["layers_dir"] and not Path(kw["layers_dir"]).is_dir():
-        raise InputError(f"Layers folder {kw['layers_dir']!r} does not exist; check --layers.")
+    check_layers_dir(kw["layers_dir"])
     # file names as build_reports makes them; fails on broken layers before any work
     pages = list(report_filenames(kw["layers_dir"]).values())
     out_dir = Path(kw["out_dir"])
