@@ -44,7 +44,9 @@ def js(text: str) -> str:
 
 
 def present(text: str, page: str) -> bool:
-    return text in page or js(text) in page
+    """The text shows in the page: raw, as a JSON string, or HTML-escaped in either."""
+    shown = html.escape(text)
+    return any(t in page for t in (text, js(text), shown, js(shown)))
 
 
 # --------------------------------------------------------------------------- synthetic data
@@ -306,7 +308,7 @@ def test_full_map_layers_legend_attribution(edges, facilities, areas) -> None:
         assert present(layer, page), layer
     # the legend is plain HTML inside the page, bilingual
     for text in BAND_TEXTS + ("幼儿园 Kindergarten (2)", "草案/估计 draft/estimate"):
-        assert text in page, text
+        assert html.escape(text) in page, text  # legend labels are text, escaped
     assert "≤ 10 分钟 min 步行范围 walking area" in page
     assert "© OpenStreetMap contributors" in page
     assert "L.control.scale()" in page

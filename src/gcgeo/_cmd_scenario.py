@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from ._errors import InputError
 from ._io import atomic_write_text, check_writable, write_csv, write_gpkg
 from ._progress import steps
 from .catalogue import load_catalogue
+from .escape import html_text
 
 __all__ = ["deadends", "scenario", "suggest", "summary_html"]
 
@@ -52,7 +52,7 @@ def summary_html(result: Any, map_html: str | None = None) -> str:
     Every name is escaped. ``map_html`` (e.g. a folium delta map from
     ``gcgeo.maps``) is inserted where the ``<!-- gcgeo:map -->`` hook stands.
     """
-    e = html.escape
+    e = html_text
     parts = [
         "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>",
         "<title>gcgeo scenario summary 情景对比</title><style>",

@@ -336,7 +336,7 @@ def _demo_map(ctx: DemoContext) -> dict[str, Path]:
 
     m = maps.new_map(edges, offline=True)
     maps.title_box(m, f"示例 Demo · {ctx.label}")
-    m.get_root().title = title
+    maps.page_title(m, title)
     maps.basemap_streets(edges, m)
     maps.completeness_layer(ctx.result.origins, m, cell_size=DEFAULT_CELL_M, show=False)
     maps.streets_by_minutes(

@@ -7,16 +7,17 @@ the data to EPSG:4326 (shifted to GCJ-02 when the map uses AMap tiles), adds one
 Nothing here writes files: :func:`to_html` / :func:`to_fragment` return strings and
 :func:`static_map` returns a matplotlib :class:`~matplotlib.figure.Figure`.
 
-Text from OSM and CSV files (street, facility and area names) is untrusted and is always
-passed through :func:`html.escape` before it reaches a tooltip, popup, label or legend.
+Text from OSM and CSV files (street, facility and area names) and from catalogues is
+untrusted: it reaches a page only through :mod:`gcgeo.escape` (HTML text, JavaScript strings,
+CSS colours), and pages are rendered with :func:`gcgeo.escape.render_figure`, so a name such as
+``{{ 7*7 }}`` or ``</script>`` shows literally and never runs. Layer names, legend titles and
+legend labels given to the functions here are plain text; they are escaped here.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import html
-import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._errors import DependencyError, InputError
 from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col
 from .crs import wgs84_to_gcj02
+from .escape import css_colour, html_text, js_string, render_figure
 
 __all__ = [
     "BAND_COLOURS",
@@ -63,6 +65,7 @@ __all__ = [
     "static_map",
     "streets_by_minutes",
     "to_fragment",
+    "page_title",
     "title_box",
     "to_html",
 ]
@@ -219,11 +222,12 @@ def minute_band(minutes: ArrayLike) -> NDArray[np.int64]:
     return band
 
 
-def _esc(value: Any) -> str:
-    """HTML-escape untrusted text; None/NaN become the empty string."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value), quote=True)
+_esc = html_text
+
+
+def _feature_group(name: str, show: bool = True) -> folium.FeatureGroup:
+    """A layer whose (plain-text) name is escaped: Leaflet shows layer names as HTML."""
+    return folium.FeatureGroup(name=html_text(name), show=show)
 
 
 def _round_coords(geoms: NDArray[Any], decimals: int = 6) -> NDArray[Any]:
@@ -325,23 +329,25 @@ class _Legend(MacroElement):
         self.sections: dict[str, list[tuple[str, str, str]]] = {}
 
     def set_section(self, title: str, items: list[tuple[str, str, str]]) -> None:
-        """Add or replace a section; items are (kind, colour, label) with trusted labels."""
+        """Add or replace a section; items are (kind, colour, label), title and labels plain
+        text (escaped when the legend is drawn)."""
         self.sections[title] = items
 
     def body(self) -> str:
         parts = []
         for title, items in self.sections.items():
-            parts.append(f'<div style="font-weight:bold;margin-top:4px;">{title}</div>')
+            parts.append(f'<div style="font-weight:bold;margin-top:4px;">{html_text(title)}</div>')
             for kind, colour, label in items:
                 parts.append(
                     '<div style="white-space:nowrap;">'
-                    f"{_swatch_html(kind, colour)}<span>{label}</span></div>"
+                    f"{_swatch_html(kind, colour)}<span>{html_text(label)}</span></div>"
                 )
         return "\n".join(parts)
 
 
 def _swatch_html(kind: str, colour: str) -> str:
     base = "display:inline-block;vertical-align:middle;margin-right:6px;"
+    colour = css_colour(colour)
     if kind == "line":
         return f'<i style="{base}width:22px;height:0;border-top:4px solid {colour};"></i>'
     if kind == "dashed":
@@ -373,8 +379,8 @@ if ({{ this._parent.get_name() }}.attributionControl) {
         super().__init__()
         self._name = "GcgeoAttribution"
         self.text = text
-        # kept readable (not \\u-escaped) so the credit is visible in the HTML source
-        self.js_text = json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
+        # kept readable (Chinese not \\u-escaped) so the credit is visible in the HTML source
+        self.js_text = js_string(text)
 
 
 def _legend(m: folium.Map) -> _Legend:
@@ -470,6 +476,16 @@ def new_map(
     if tiles == "tianditu" and not tianditu_key:
         raise InputError(
             "Tianditu tiles need an API key; pass --tianditu-key KEY or choose --tiles osm/none."
+        )
+    if tiles == "tianditu" and not re.fullmatch(r"[0-9A-Za-z_-]{1,128}", str(tianditu_key)):
+        raise InputError(
+            "--tianditu-key must be the letters and digits of a Tianditu API key; "
+            "copy it again from the Tianditu console."
+        )
+    if offline and tiles != "none":
+        raise InputError(
+            f"An offline map draws no tiles (they would be fetched from the internet), but "
+            f"tiles {tiles!r} were asked for; drop --tiles or drop --offline."
         )
     x0, y0, x1, y1 = _bounds_4326(bounds_or_gdf)
     m = folium.Map(
@@ -568,7 +584,7 @@ def streets_by_minutes(
     )
     geoms = _to_map_geoms(gpd.GeoSeries(merged, crs=edges.crs), m)
     group_band = np.array([u[0] for u in uniques], dtype=np.int64)
-    fg = folium.FeatureGroup(name=name)
+    fg = _feature_group(name)
     for b in range(len(BAND_LABELS)):
         sel = np.flatnonzero(group_band == b)
         if not len(sel):
@@ -626,7 +642,7 @@ def basemap_streets(
         if "highway" in edges.columns
         else np.zeros(len(edges), dtype=bool)
     )
-    fg = folium.FeatureGroup(name=name)
+    fg = _feature_group(name)
     for is_major, colour, weight in ((False, "#c8c8c8", 1.5), (True, "#a8a8a8", 3.0)):
         sel = edges.geometry.values[major == is_major]
         if not len(sel):
@@ -673,7 +689,7 @@ def _add_classed_origins(
         if POPULATION in proj.columns
         else None
     )
-    fg = folium.FeatureGroup(name=name, show=show)
+    fg = _feature_group(name, show=show)
     for k, (label, colour) in enumerate(zip(labels, colours, strict=True)):
         sel = np.flatnonzero(classes == k)
         if not len(sel):
@@ -687,10 +703,10 @@ def _add_classed_origins(
             tip = f"{label}: {len(sel)} 格 cells"
             if pop is not None:
                 tip += f", {pop[sel].sum():,.0f} 人 people"
-            _geojson(_feature_collection(geoms, [{}]), style, tooltip=tip).add_to(fg)
+            _geojson(_feature_collection(geoms, [{}]), style, tooltip=_esc(tip)).add_to(fg)
         else:
             geoms = _to_map_geoms(gpd.GeoSeries(proj.geometry.values[sel], crs=proj.crs), m)
-            props = [{"tip": tips[i]} for i in sel]
+            props = [{"tip": _esc(tips[i])} for i in sel]
             _geojson(
                 _feature_collection(geoms, props),
                 {**style, "weight": 1, "fillOpacity": 0.8},
@@ -745,7 +761,7 @@ def origins_by_distance(
             tips.append(f"{dist[i]:,.0f} m · {t:.1f} 分钟 min")
         else:
             tips.append(f"{t:.1f} 分钟 min")
-    title = f"{_esc(cat.name_zh)} {_esc(cat.name_en)} 步行时间 walking time"
+    title = f"{cat.name_zh} {cat.name_en} 步行时间 walking time"
     _add_classed_origins(m, origins, band, BAND_LABELS, BAND_COLOURS, tips, title, cell_size, show)
     items = [("box", c, lab) for c, lab in zip(BAND_COLOURS, BAND_LABELS, strict=True)]
     if cat.max_distance_m is not None:
@@ -837,7 +853,7 @@ def gaps_layer(
     m = _map_for(m, origins)
     gap = ~reached
     cls = np.where(gap, 0, 1).astype(np.int64)  # class 1 is never drawn (no colour given)
-    title = f"{_esc(cat.name_zh)} 服务盲区 {_esc(cat.name_en)} gaps"
+    title = f"{cat.name_zh} 服务盲区 {cat.name_en} gaps"
     label = "不可达 out of reach"
     if cat.max_distance_m is not None:
         label += f" (> {cat.max_distance_m:,.0f} m)"
@@ -889,7 +905,7 @@ def facilities_layer(
     items = []
     for k, cat in enumerate(cats):
         colour = _CATEGORY_COLOURS[k % len(_CATEGORY_COLOURS)]
-        label = f"{_esc(cat.name_zh)} {_esc(cat.name_en)}"
+        label = f"{cat.name_zh} {cat.name_en}"
         sel = np.flatnonzero(cat_values == cat.id)
         items.append(("circle", colour, f"{label} ({len(sel)})"))
         if not len(sel):
@@ -897,13 +913,13 @@ def facilities_layer(
         props = [
             {
                 "name": _esc(facilities["name"].iloc[i]) or "（无名称 unnamed）",
-                "category": label,
+                "category": _esc(label),
                 "source": _esc(src.iloc[i]) if src is not None else "",
                 "id": _esc(fid.iloc[i]) if fid is not None else "",
             }
             for i in sel
         ]
-        fg = folium.FeatureGroup(name=f"设施 Facilities: {label}")
+        fg = _feature_group(f"设施 Facilities: {label}")
         _geojson(
             _feature_collection(geoms[sel], props),
             {"color": "#ffffff", "weight": 1.5, "fillColor": colour, "fillOpacity": 0.95},
@@ -954,7 +970,7 @@ def areas_layer(
     m = _map_for(m, gdf)
     geoms = _to_map_geoms(gdf.geometry, m)
     conf = gdf["confidence"].fillna("").astype(str).str.strip().str.lower().to_numpy()
-    fg = folium.FeatureGroup(name=name)
+    fg = _feature_group(name)
     for uncertain in (False, True):
         sel = np.flatnonzero(np.isin(conf, list(_UNCERTAIN)) == uncertain)
         if not len(sel):
@@ -986,7 +1002,7 @@ def areas_layer(
                     html=(
                         f'<div style="transform:translate(-50%,-50%);white-space:nowrap;'
                         f"font:bold 13px 'WenQuanYi Micro Hei','Microsoft YaHei',sans-serif;"
-                        f'color:{colour};text-shadow:0 0 3px #fff,0 0 3px #fff;">{zh}'
+                        f'color:{css_colour(colour)};text-shadow:0 0 3px #fff,0 0 3px #fff;">{zh}'
                         f'<span style="font-weight:normal;font-size:11px;"> {en}</span></div>'
                     ),
                     icon_size=(0, 0),
@@ -1032,7 +1048,23 @@ class _TitleBox(MacroElement):
         self._name = "GcgeoTitle"
         self.text = text
         # set as textContent, so no HTML is interpreted; kept readable in the source
-        self.js_text = json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
+        self.js_text = js_string(text)
+
+
+def page_title(m: folium.Map, text: str) -> folium.Map:
+    """Set the ``<title>`` of the page a map is saved as (plain text, escaped here).
+
+    Parameters
+    ----------
+    m : folium.Map
+    text : str
+
+    Returns
+    -------
+    folium.Map
+    """
+    m.get_root().title = html_text(text)
+    return m
 
 
 def title_box(m: folium.Map, text: str) -> folium.Map:
@@ -1096,7 +1128,7 @@ def scenario_delta_map(
     base = next(iter(before.values())).origins
     if m is None:
         m = new_map(base, tiles=tiles, offline=offline)
-    fg = folium.FeatureGroup(name="起点 Origins", show=True)
+    fg = _feature_group("起点 Origins")
     geoms = _to_map_geoms(base.geometry, m)
     _geojson(
         _feature_collection(geoms, [{}] * len(geoms)),
@@ -1110,8 +1142,8 @@ def scenario_delta_map(
     for sc in result.scenarios:
         for cat in changes.loc[changes["scenario"] == sc.name, "category"].unique():
             sub = changes[(changes["scenario"] == sc.name) & (changes["category"] == cat)]
-            name = f"{_esc(cat)} 变化 change" + (f" · {_esc(sc.name)}" if many else "")
-            fg = folium.FeatureGroup(name=name)
+            name = f"{cat} 变化 change" + (f" · {sc.name}" if many else "")
+            fg = _feature_group(name)
             for kind in ("gained", "lost"):
                 part = sub[sub["change"] == kind]
                 if not len(part):
@@ -1193,7 +1225,7 @@ def planned_facilities_layer(
                 "No planned facility has a location; pass a map m or a layer with points."
             )
         m = new_map(located)
-    fg = folium.FeatureGroup(name=name)
+    fg = _feature_group(name)
     if len(located):
         props = []
         for i in range(len(located)):
@@ -1399,7 +1431,7 @@ def isochrone_layer(
     if simplify_m > 0 and polys.crs.is_projected:
         g = g.simplify(simplify_m)
     geoms = _to_map_geoms(g, m)
-    fg = folium.FeatureGroup(name=name)
+    fg = _feature_group(name)
     items = []
     for geom, t in zip(geoms, order["minutes"].to_numpy(dtype=float), strict=True):
         colour = BAND_COLOURS[min(int(minute_band([t])[0]), 3)]
@@ -1407,7 +1439,7 @@ def isochrone_layer(
         _geojson(
             _feature_collection([geom], [{}]),
             {"color": colour, "weight": 1.5, "fillColor": colour, "fillOpacity": 0.25},
-            tooltip=label,
+            tooltip=_esc(label),
         ).add_to(fg)
         items.append(("box", colour, label))
     fg.add_to(m)
@@ -1518,7 +1550,7 @@ def to_html(m: folium.Map) -> str:
     -------
     str
     """
-    return m.get_root().render()
+    return render_figure(m.get_root())
 
 
 _GLOBAL_CSS = re.compile(
@@ -1545,14 +1577,14 @@ def to_fragment(m: folium.Map, height: str = "600px") -> str:
     str
     """
     root = m.get_root()
-    root.render()  # fills root.header / root.html / root.script
+    render_figure(root)  # fills root.header / root.html / root.script
     header = _META.sub("", _GLOBAL_CSS.sub("", root.header.render()))
     body = root.html.render()
     script = root.script.render()
     fid = f"gcgeo-map-{uuid.uuid4().hex}"
     return (
         f'<div id="{fid}" class="gcgeo-map" style="position:relative;width:100%;'
-        f'height:{html.escape(height)};">\n{header}\n{body}\n<script>\n{script}\n</script>\n</div>\n'
+        f'height:{html_text(height)};">\n{header}\n{body}\n<script>\n{script}\n</script>\n</div>\n'
     )
 
 

@@ -7,18 +7,16 @@ life-circle completeness and embeds a map clipped to the area. Nothing here writ
 files: :func:`build_reports` returns ``{file name: HTML text}`` and the CLI writes them.
 
 Every text that comes from OSM, CSV or layer files (area, street and facility names,
-sources, codes) is passed through :func:`html.escape`.
+sources, codes) is passed through :func:`gcgeo.escape.html_text` (links: :func:`~gcgeo.escape.link_path`).
 """
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +27,7 @@ from . import maps
 from ._errors import InputError
 from .columns import COMPLETENESS, POPULATION, dist_col, reached_col
 from .coverage import street_minutes
+from .escape import html_text, link_path
 
 __all__ = [
     "REPORT_LAYERS",
@@ -66,10 +65,7 @@ _CSS = (
 )
 
 
-def _e(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return html.escape(str(value), quote=True)
+_e = html_text
 
 
 def area_table(origins: gpd.GeoDataFrame, categories: Sequence[Any]) -> pd.DataFrame:
@@ -296,7 +292,7 @@ def index_html(
             conf = _CONFIDENCE.get(r.confidence.strip().lower(), _e(r.confidence))
             comp = "—" if not np.isfinite(r.mean_completeness) else f"{r.mean_completeness:.1%}"
             parts.append(
-                f"<tr><td class='l'><a href='{quote(r.filename)}'>{_e(r.name_zh)} "
+                f"<tr><td class='l'><a href='{link_path(r.filename)}'>{_e(r.name_zh)} "
                 f"{_e(r.name_en)}</a></td><td class='l'>{conf}</td><td>{r.origins}</td>"
                 f"<td>{comp}</td></tr>"
             )
@@ -304,7 +300,8 @@ def index_html(
     if extra_links:
         parts.append("<h2>表格 Tables</h2><ul>")
         parts += [
-            f"<li><a href='{quote(f)}'>{_e(f)}</a> — {_e(d)}</li>" for f, d in extra_links.items()
+            f"<li><a href='{link_path(f)}'>{_e(f)}</a> — {_e(d)}</li>"
+            for f, d in extra_links.items()
         ]
         parts.append("</ul>")
     parts.append(
