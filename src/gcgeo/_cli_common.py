@@ -17,6 +17,8 @@ from ._errors import GcgeoError, InputError
 from .coverage import DEFAULT_CELL_M, grid_origins, origins_from_layer
 
 __all__ = [
+    "check_outputs",
+    "input_paths",
     "check_layers_dir",
     "layers_option",
     "coverage_with_areas",
@@ -75,36 +77,120 @@ def cache_from_options(kw: dict[str, Any]) -> str | bool:
     return kw.get("cache_dir") or True
 
 
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a :class:`GcgeoError` into one line on stderr and its exit code.
+class _Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so cleanup (finally blocks) runs."""
 
-    gcgeo's own warnings (e.g. a corrupt cache entry being rebuilt) are shown as
-    one ``Warning: ...`` line each; other warnings pass through unchanged.
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn every failure into one line on stderr and an exit code; never a traceback.
+
+    - a :class:`GcgeoError` (input, output, dependency, network): its sentence, exit 2;
+    - an :class:`OSError` not caught deeper (a file that cannot be read or written): one
+      sentence naming the path (:func:`gcgeo._io.describe_os_error`), exit 2;
+    - out of memory: one sentence, exit 2;
+    - Ctrl-C / SIGTERM: temporary files are removed on the way out, exit 130 / 143;
+    - anything else is a gcgeo bug: one line asking for a report, exit 1 (with
+      ``GCGEO_DEBUG=1`` the traceback is shown instead).
+
+    gcgeo's own warnings (:class:`gcgeo._errors.GcgeoWarning`, e.g. a corrupt cache entry
+    being rebuilt) are shown as one ``Warning: ...`` line each; others pass through unchanged.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import os
+        import signal
+        import threading
+
         from tqdm import tqdm
 
-        from .cache import CacheWarning
+        from ._errors import GcgeoWarning
+        from ._io import describe_os_error
 
         def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
-            if issubclass(category, CacheWarning):
+            if issubclass(category, GcgeoWarning):
                 tqdm.write(f"Warning: {message}", file=sys.stderr)  # above any progress bar
             else:
                 original(message, category, *rest, **kw)
 
+        def fail(message: str, code: int) -> None:
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(code)
+
         original = warnings.showwarning
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
         with warnings.catch_warnings():
-            warnings.simplefilter("always", CacheWarning)
+            warnings.simplefilter("always", GcgeoWarning)
             warnings.showwarning = show
             try:
                 return func(*args, **kwargs)
             except GcgeoError as exc:
-                click.echo(f"Error: {exc}", err=True)
-                sys.exit(exc.exit_code)
+                fail(str(exc), exc.exit_code)
+            except OSError as exc:
+                fail(describe_os_error(exc, "read or write"), 2)
+            except MemoryError:
+                fail(
+                    "Ran out of memory; use a smaller area (--boundary, --bbox), a larger "
+                    "--cell or fewer --categories.",
+                    2,
+                )
+            except KeyboardInterrupt:
+                fail("Interrupted; no output was changed.", 130)
+            except _Terminated:
+                fail("Terminated; no output was changed.", 143)
+            except (click.exceptions.Exit, click.ClickException, click.Abort):
+                raise
+            except Exception as exc:
+                if os.environ.get("GCGEO_DEBUG"):
+                    raise
+                fail(
+                    f"Internal error ({type(exc).__name__}: {str(exc)[:200]}); this is a gcgeo "
+                    "bug: please report it with the command line (GCGEO_DEBUG=1 shows the "
+                    "traceback).",
+                    1,
+                )
+            finally:
+                if in_main:
+                    signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+_OUTPUT_KEYS = frozenset({"out", "out_dir", "png", "cache_dir"})
+
+
+def input_paths(kw: dict[str, Any]) -> list[Path]:
+    """Every existing file a command was given to read (files inside given folders too)."""
+    found: list[Path] = []
+    for key, value in kw.items():
+        if key in _OUTPUT_KEYS or value is None or isinstance(value, bool):
+            continue
+        for v in value if isinstance(value, tuple | list) else (value,):
+            if not isinstance(v, str) or not v:
+                continue
+            p = Path(v)
+            try:
+                if p.is_file():
+                    found.append(p)
+                elif p.is_dir():
+                    found += [f for f in p.iterdir() if f.is_file()]
+            except OSError:
+                continue
+    return found
+
+
+def check_outputs(targets: list[Path], kw: dict[str, Any]) -> None:
+    """Before any work: outputs may be written (``--overwrite``, folders, names) and none of
+    them is an input of this command."""
+    from ._io import check_not_inputs, check_writable
+
+    check_not_inputs(targets, input_paths(kw))
+    check_writable(targets, kw["overwrite"])
 
 
 def echo_json(data: Any) -> None:

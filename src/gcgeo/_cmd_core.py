@@ -14,6 +14,7 @@ import shapely
 
 from ._cli_common import (
     check_layers_dir,
+    check_outputs,
     coverage_with_areas,
     echo_json,
     handle_errors,
@@ -24,7 +25,7 @@ from ._cli_common import (
     study_options,
 )
 from ._errors import InputError
-from ._io import atomic_write_text, check_writable, write_csv, write_gpkg
+from ._io import atomic_write_text, output_set, write_csv, write_gpkg
 from ._progress import steps
 from .catalogue import load_catalogue
 from .coverage import (
@@ -103,7 +104,7 @@ def reach(**kw: Any) -> None:
     cat = load_catalogue(kw["catalogue_path"])
     category = cat.select([kw["category"]])[0]
     if kw["out"]:
-        check_writable([kw["out"]], kw["overwrite"])
+        check_outputs([Path(kw["out"])], kw)
     points = read_points_csv(kw["points_csv"], kw["points_crs"].lower())
     with steps(4, enabled=not kw["as_json"]) as step:
         step("reading OSM and building the walk network")
@@ -210,7 +211,7 @@ def coverage(**kw: Any) -> None:
     out_dir = Path(kw["out_dir"])
     names = ("coverage.csv", "coverage_by_area.csv", "origins.gpkg", "run.json")
     targets = [out_dir / n for n in names]
-    check_writable(targets, kw["overwrite"])
+    check_outputs(targets, kw)
     check_layers_dir(kw["layers_dir"])
     for name in AREA_LAYERS:  # fail on broken replacement layers before any work
         load_layer(name, kw["layers_dir"])
@@ -220,12 +221,14 @@ def coverage(**kw: Any) -> None:
             kw, cat, categories, boundary, layer, step
         )
         step("writing outputs")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_csv(summary, targets[0])
-        write_csv(by_area, targets[1])
-        write_gpkg(origins_out, targets[2], layer="origins")
         run = {"meta": result.meta, "study": study.meta, "outputs": [str(t) for t in targets]}
-        atomic_write_text(targets[3], json.dumps(run, ensure_ascii=False, indent=2, default=str))
+        with output_set(out_dir) as stage:
+            write_csv(summary, stage / names[0])
+            write_csv(by_area, stage / names[1])
+            write_gpkg(origins_out, stage / names[2], layer="origins")
+            atomic_write_text(
+                stage / names[3], json.dumps(run, ensure_ascii=False, indent=2, default=str)
+            )
     if kw["as_json"]:
         echo_json({"summary": summary.to_dict(orient="records"), **run})
         return

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ._cli_common import echo_json, handle_errors, json_option, overwrite_option
-from ._io import atomic_path, check_writable
+from ._cli_common import check_outputs, echo_json, handle_errors, json_option, overwrite_option
+from ._io import atomic_path
 
 __all__ = ["layers"]
 
@@ -92,7 +92,7 @@ def plot_cmd(out: str, layers_dir: str | None, overwrite: bool, dpi: int) -> Non
     """Draw the layers to a PNG 绘制图层 (Chinese labels with a CJK font when installed)."""
     from .layers import plot_layers
 
-    check_writable([out], overwrite)
+    check_outputs([Path(out)], {"layers_dir": layers_dir, "overwrite": overwrite})
     fig = plot_layers(layers_dir)
     with atomic_path(out, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi)

@@ -12,6 +12,7 @@ import shapely
 from . import maps
 from ._cli_common import (
     check_layers_dir,
+    check_outputs,
     echo_json,
     handle_errors,
     layers_option,
@@ -19,7 +20,7 @@ from ._cli_common import (
     study_options,
 )
 from ._errors import InputError
-from ._io import atomic_path, atomic_write_text, check_writable
+from ._io import atomic_path, atomic_write_text
 from ._progress import steps
 from .catalogue import load_catalogue
 from .coverage import street_minutes
@@ -92,7 +93,7 @@ def map_command(**kw: Any) -> None:
     category = cat.select([kw["category"]])[0]
     out = Path(kw["out"])
     png = out.with_suffix(".png") if kw["png"] else None
-    check_writable([p for p in (out, png) if p is not None], kw["overwrite"])
+    check_outputs([p for p in (out, png) if p is not None], kw)
     if kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
     check_layers_dir(kw["layers_dir"])
@@ -227,7 +228,7 @@ def isochrone(**kw: Any) -> None:
     mins = _parse_minutes(kw["minutes"])
     if out.suffix.lower() == ".html" and kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
-    check_writable([out], kw["overwrite"])
+    check_outputs([out], kw)
     lon, lat = to_wgs84(lon, lat, kw["at_crs"].lower())
     with steps(3, enabled=not kw["as_json"]) as step:
         step("reading OSM and building the walk network")

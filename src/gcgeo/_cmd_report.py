@@ -10,6 +10,7 @@ import click
 from . import maps
 from ._cli_common import (
     check_layers_dir,
+    check_outputs,
     coverage_with_areas,
     echo_json,
     handle_errors,
@@ -19,7 +20,7 @@ from ._cli_common import (
     study_options,
 )
 from ._errors import InputError
-from ._io import atomic_write_text, check_writable, write_csv
+from ._io import atomic_write_text, output_set, write_csv
 from ._progress import steps
 from .catalogue import load_catalogue
 
@@ -80,7 +81,7 @@ def report(**kw: Any) -> None:
     out_dir = Path(kw["out_dir"])
     names = ["coverage.csv", "coverage_by_area.csv", "index.html", *pages]
     targets = [out_dir / n for n in names]
-    check_writable(targets, kw["overwrite"])
+    check_outputs(targets, kw)
     boundary, layer = read_origin_inputs(kw)
     synthetic = is_synthetic_osm(kw["osm_path"])
     label = DEMO_LABEL if synthetic else None
@@ -118,11 +119,11 @@ def report(**kw: Any) -> None:
                 "coverage_by_area.csv": "分区覆盖 coverage by zone, wing and renewal area",
             },
         )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_csv(summary, targets[0])
-        write_csv(by_area, targets[1])
-        for name, text in html_pages.items():
-            atomic_write_text(out_dir / name, text)
+        with output_set(out_dir) as stage:
+            write_csv(summary, stage / names[0])
+            write_csv(by_area, stage / names[1])
+            for name, text in html_pages.items():
+                atomic_write_text(stage / name, text)
     written = [str(targets[0]), str(targets[1]), *(str(out_dir / n) for n in html_pages)]
     if kw["as_json"]:
         echo_json(

@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 
 from ._cli_common import (
+    check_outputs,
     echo_json,
     handle_errors,
     make_origins,
@@ -22,7 +23,7 @@ from ._cli_common import (
     study_options,
 )
 from ._errors import InputError
-from ._io import atomic_write_text, check_writable, write_csv, write_gpkg
+from ._io import atomic_write_text, output_set, write_csv, write_gpkg
 from ._progress import steps
 from .catalogue import load_catalogue
 from .escape import html_text
@@ -135,7 +136,7 @@ def scenario(files: tuple[str, ...], **kw: Any) -> None:
     categories = cat.select(kw["categories"])
     out_dir = Path(kw["out_dir"])
     targets = [out_dir / n for n in ("delta.csv", "origins_delta.gpkg", "summary.html")]
-    check_writable(targets, kw["overwrite"])
+    check_outputs(targets, {**kw, "files": files})
     planned = kw["planned"]
     scenarios = [load_scenario(f, cat, planned) for f in files]
     boundary, layer = read_origin_inputs(kw)
@@ -159,10 +160,11 @@ def scenario(files: tuple[str, ...], **kw: Any) -> None:
             kw["max_distance"],
         )
         step("writing outputs")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_csv(result.delta, targets[0])
-        write_gpkg(result.changes, targets[1], layer="origins_delta")
-        atomic_write_text(targets[2], summary_html(result, _delta_map_html(result)))
+        page = summary_html(result, _delta_map_html(result))
+        with output_set(out_dir) as stage:
+            write_csv(result.delta, stage / targets[0].name)
+            write_gpkg(result.changes, stage / targets[1].name, layer="origins_delta")
+            atomic_write_text(stage / targets[2].name, page)
     overall = {
         name: t[t["area_code"] == "all"][
             ["category", "before_share", "after_share", "gained", "lost"]
@@ -236,7 +238,7 @@ def deadends(**kw: Any) -> None:
             categories = [*categories, chosen]
     out_dir = Path(kw["out_dir"])
     targets = [out_dir / "deadends.csv", out_dir / "deadends.geojson"]
-    check_writable(targets, kw["overwrite"])
+    check_outputs(targets, kw)
     boundary, layer = read_origin_inputs(kw)
     with steps(5, enabled=not kw["as_json"]) as step:
         step("reading OSM and building the walk network")
@@ -268,12 +270,12 @@ def deadends(**kw: Any) -> None:
         table = ranked[cols].copy()
         for c in ("link_m", "detour_m", "saved_m"):
             table[c] = table[c].round(2)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_csv(table, targets[0])
         gj = gpd.GeoDataFrame(table, geometry=ranked.geometry.values, crs=net.crs).to_crs(
             "EPSG:4326"
         )
-        atomic_write_text(targets[1], gj.to_json(ensure_ascii=False, drop_id=True))
+        with output_set(out_dir) as stage:
+            write_csv(table, stage / targets[0].name)
+            atomic_write_text(stage / targets[1].name, gj.to_json(ensure_ascii=False, drop_id=True))
     summary = {
         "dead_ends": len(dead),
         "excluded_at_edge": dead.attrs["excluded_at_edge"],
@@ -373,7 +375,7 @@ def suggest(**kw: Any) -> None:
     category = cat.select([kw["category"]])[0]
     out_dir = Path(kw["out_dir"])
     targets = [out_dir / "suggestions.csv", out_dir / "suggestions.geojson"]
-    check_writable(targets, kw["overwrite"])
+    check_outputs(targets, kw)
     boundary, layer = read_origin_inputs(kw)
     within = _resolve_within(kw["within"], kw["areas"])
     cands = _read_candidates_csv(kw["candidates_csv"]) if kw["candidates_csv"] else None
@@ -399,12 +401,12 @@ def suggest(**kw: Any) -> None:
         table = pd.DataFrame(res.picks.drop(columns=res.picks.geometry.name))
         for key in ("base_share", "random_mean_share", "random_max_share", "repeats"):
             table[key] = res.meta[key]
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_csv(table, targets[0])
         gj = gpd.GeoDataFrame(table, geometry=res.picks.geometry.values, crs=net.crs).to_crs(
             "EPSG:4326"
         )
-        atomic_write_text(targets[1], gj.to_json(ensure_ascii=False, drop_id=True))
+        with output_set(out_dir) as stage:
+            write_csv(table, stage / targets[0].name)
+            atomic_write_text(stage / targets[1].name, gj.to_json(ensure_ascii=False, drop_id=True))
     if kw["as_json"]:
         echo_json({**res.meta, "outputs": [str(t) for t in targets]})
         return

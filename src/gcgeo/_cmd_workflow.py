@@ -443,7 +443,7 @@ def run_demo(
     dict of str to Path
         Every file written: ``osm``, ``coverage``, ``origins``, ``run`` and the hooks' files.
     """
-    from ._io import write_csv, write_gpkg
+    from ._io import output_set, write_csv, write_gpkg
     from .catalogue import load_catalogue
     from .coverage import DEFAULT_CELL_M, compute_coverage, grid_origins
     from .demo import DEMO_LABEL, DEMO_SEED, write_demo_osm
@@ -454,30 +454,38 @@ def run_demo(
     if not _is_demo_folder(out):
         extra = [out / v for v in DEMO_HOOK_FILES.values()] if hooks is None else []
         check_writable([*paths.values(), *extra], overwrite)
-    info = write_demo_osm(paths["osm"], seed=DEMO_SEED if seed is None else seed)
-    cat = load_catalogue()
-    study = open_study(paths["osm"], catalogue=cat, cache=cache)
-    net = study.network
-    origins = grid_origins(net, DEFAULT_CELL_M, None, "auto")
-    result = compute_coverage(net, study.facilities, cat.select(None), origins)
-    summary = result.summary.assign(origin_rule=result.meta["origin_rule"], data_note=DEMO_LABEL)
-    write_csv(summary, paths["coverage"])
-    write_gpkg(result.origins.assign(data_note=DEMO_LABEL), paths["origins"], layer="origins")
-    written = {k: paths[k] for k in ("osm", "coverage", "origins")}
-    ctx = DemoContext(out, study, result, info, DEMO_LABEL)
-    for hook in DEMO_HOOKS if hooks is None else hooks:
-        written.update(hook(ctx))
-    written["run"] = paths["run"]
-    run = {
-        "label": DEMO_LABEL,
-        "synthetic_demo": True,
-        "demo": {**asdict(info), "path": str(info.path)},
-        "meta": result.meta,
-        "study": study.meta,
-        "summary": summary.to_dict(orient="records"),
-        "outputs": {k: str(v) for k, v in written.items()},
-    }
-    atomic_write_text(paths["run"], json.dumps(run, ensure_ascii=False, indent=2, default=str))
+    with output_set(out) as stage:  # the whole set appears at once, or not at all
+        staged = {k: stage / v for k, v in DEMO_FILES.items()}
+        info = write_demo_osm(staged["osm"], seed=DEMO_SEED if seed is None else seed)
+        cat = load_catalogue()
+        study = open_study(staged["osm"], catalogue=cat, cache=cache)
+        net = study.network
+        origins = grid_origins(net, DEFAULT_CELL_M, None, "auto")
+        result = compute_coverage(net, study.facilities, cat.select(None), origins)
+        summary = result.summary.assign(
+            origin_rule=result.meta["origin_rule"], data_note=DEMO_LABEL
+        )
+        write_csv(summary, staged["coverage"])
+        write_gpkg(result.origins.assign(data_note=DEMO_LABEL), staged["origins"], layer="origins")
+        written = {k: staged[k] for k in ("osm", "coverage", "origins")}
+        ctx = DemoContext(stage, study, result, info, DEMO_LABEL)
+        for hook in DEMO_HOOKS if hooks is None else hooks:
+            written.update(hook(ctx))
+        written = {k: out / Path(v).relative_to(stage) for k, v in written.items()}
+        written["run"] = paths["run"]
+        run = {
+            "label": DEMO_LABEL,
+            "synthetic_demo": True,
+            "demo": {**asdict(info), "path": str(paths["osm"])},
+            "meta": result.meta,
+            "study": study.meta,
+            "summary": summary.to_dict(orient="records"),
+            "outputs": {k: str(v) for k, v in written.items()},
+        }
+        text = json.dumps(run, ensure_ascii=False, indent=2, default=str)
+        # paths recorded while staging name the final folder
+        text = text.replace(json.dumps(str(stage))[1:-1], json.dumps(str(out))[1:-1])
+        atomic_write_text(staged["run"], text)
     return written
 
 

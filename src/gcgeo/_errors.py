@@ -16,6 +16,8 @@ __all__ = [
     "InputError",
     "LayerError",
     "OSMFileError",
+    "GcgeoWarning",
+    "OutputError",
     "OutputExistsError",
     "ScenarioError",
 ]
@@ -24,7 +26,8 @@ __all__ = [
 class GcgeoError(Exception):
     """Root of every error gcgeo raises on purpose."""
 
-    #: exit code used by the CLI (2 = usage / input error)
+    #: exit code used by the CLI: 2 for every error gcgeo names (input, output, dependency,
+    #: network), as click does for usage errors
     exit_code: int = 2
 
 
@@ -55,14 +58,18 @@ class ScenarioError(InputError):
 class DependencyError(GcgeoError, RuntimeError):
     """An optional system dependency (font, browser, asset package) is missing."""
 
-    exit_code = 1
-
 
 class OutputExistsError(GcgeoError, FileExistsError):
     """An output file exists and ``overwrite`` was not given."""
 
 
+class OutputError(GcgeoError, OSError):
+    """An output cannot be written (read-only folder, disk full, path is a file or folder)."""
+
+
+class GcgeoWarning(UserWarning):
+    """Root of gcgeo's warnings; the CLI shows each as one ``Warning: ...`` line."""
+
+
 class FetchError(GcgeoError, ConnectionError):
     """Downloading OSM data failed (no internet, endpoint down, bad answer)."""
-
-    exit_code = 1

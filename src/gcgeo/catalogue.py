@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ._errors import CategoryError
+from ._errors import CategoryError, GcgeoWarning
 
 __all__ = [
     "Catalogue",
@@ -162,7 +162,7 @@ _MAX_SPEED_MPS = 5.0
 _MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
-class CatalogueWarning(UserWarning):
+class CatalogueWarning(GcgeoWarning):
     """A catalogue file holds something gcgeo ignores (e.g. a misspelt key)."""
 
 
