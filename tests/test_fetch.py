@@ -237,6 +237,18 @@ def test_fetch_failures_leave_no_trace(http, tmp_path: Path, answer: Any, match:
         assert "--osm FILE" in msg and "Geofabrik" in msg
 
 
+def test_fetch_refuses_answer_over_max_bytes(http, tmp_path: Path) -> None:
+    http(lambda: _response(overpass_xml()))
+    root = tmp_path / "cache"
+    with pytest.raises(FetchError, match=r"exceeds the limit of 1 KiB \(1024 bytes") as info:
+        fetch_osm(AREA, "tiny", cache_dir=root, max_bytes=1024)
+    assert "max_bytes" in str(info.value) and "\n" not in str(info.value)
+    assert not root.exists()
+    # the same answer fits a limit of its own size
+    res = fetch_osm(AREA, "tiny", cache_dir=root, max_bytes=len(overpass_xml()))
+    assert res.osm_path.read_bytes() == overpass_xml()
+
+
 def test_fetch_offline_does_not_create_cache_root(http, tmp_path: Path) -> None:
     http(requests.exceptions.ConnectionError("offline"))
     with pytest.raises(FetchError):
@@ -286,12 +298,12 @@ def test_cli_fetch_then_coverage_on_cached_file(http, tmp_path: Path, boundary_f
     assert "network" in r.output and "osm" in r.output
 
 
-def test_cli_fetch_offline_one_line_exit_1(http, tmp_path: Path, boundary_file: Path) -> None:
+def test_cli_fetch_offline_one_line_exit_2(http, tmp_path: Path, boundary_file: Path) -> None:
     http(requests.exceptions.ConnectionError("[Errno -3] Temporary failure in name resolution"))
     cache = tmp_path / "cache"
     cache.mkdir()
     r = CliRunner().invoke(main, ["fetch", "--boundary", str(boundary_file), "--cache", str(cache)])
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # FetchError.exit_code
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error:")
     assert "--osm FILE" in lines[0] and "Geofabrik" in lines[0]
@@ -303,7 +315,7 @@ def test_cli_fetch_html_answer_is_clean_error(http, tmp_path: Path, boundary_fil
     r = CliRunner().invoke(
         main, ["fetch", "--boundary", str(boundary_file), "--cache", str(tmp_path / "c")]
     )
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # FetchError.exit_code
     assert "Traceback" not in r.output
     assert "HTML page" in r.stderr
 
@@ -347,6 +359,6 @@ def test_cli_fetch_default_boundary_needs_layers_or_option(
 def test_cli_fetch_place_offline(http, tmp_path: Path) -> None:
     http(requests.exceptions.ConnectionError("offline"))
     r = CliRunner().invoke(main, ["fetch", "--place", "钢城区, 济南市", "--cache", str(tmp_path)])
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # FetchError.exit_code
     assert "Nominatim" in r.stderr and "--boundary FILE" in r.stderr
     assert _files(tmp_path) == []
