@@ -84,9 +84,8 @@ def test_renamed_copy_hits_changed_content_misses(tiny_osm: Path, tmp_path: Path
     s = open_study(copy, cache=root)
     assert s.meta["cache"]["hit"] is True
     assert s.network.report["source_file"] == str(copy)
-    # same size and mtime but different bytes would fool a size/mtime check alone:
-    # change one coordinate digit, keep size, restore mtime -> the stored hash is reused
-    # only when (size, mtime) match, so change mtime too, as any real edit does
+    # change one coordinate digit (same size) and set another mtime: the content hash
+    # decides; same size *and* same mtime (touch -r) is in test_hostile_cache.py
     text = copy.read_text(encoding="utf-8").replace('lon="117.8100000"', 'lon="117.8100500"', 1)
     copy.write_text(text, encoding="utf-8")
     os.utime(copy, ns=(1_000_000_000, 1_000_000_000))
@@ -138,7 +137,7 @@ def test_catalogue_content_change_is_a_miss(tiny_osm: Path, tmp_path: Path) -> N
     assert open_study(tiny_osm, catalogue=custom, cache=root).meta["cache"]["hit"] is False
 
 
-@pytest.mark.parametrize("victim", ["arrays.npz", "tables.pkl", "manifest.json"])
+@pytest.mark.parametrize("victim", ["arrays.npz", "tables.json", "manifest.json"])
 def test_truncated_entry_is_rebuilt_with_a_warning(
     tiny_osm: Path, tmp_path: Path, victim: str
 ) -> None:
@@ -158,7 +157,7 @@ def test_same_size_corruption_caught_by_checksum(tiny_osm: Path, tmp_path: Path)
     root = tmp_path / "c"
     open_study(tiny_osm, cache=root)
     (entry,) = _entries(root)
-    f = entry / "tables.pkl"
+    f = entry / "tables.json"
     data = bytearray(f.read_bytes())
     data[len(data) // 2] ^= 0xFF
     f.write_bytes(bytes(data))
