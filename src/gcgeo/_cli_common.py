@@ -17,6 +17,7 @@ from ._errors import GcgeoError, InputError
 from .coverage import DEFAULT_CELL_M, grid_origins, origins_from_layer
 
 __all__ = [
+    "Measure",
     "check_outputs",
     "input_paths",
     "check_layers_dir",
@@ -37,6 +38,47 @@ __all__ = [
     "overwrite_option",
     "study_options",
 ]
+
+
+class Measure(click.ParamType):
+    """A finite number with a unit, inside a range; NaN, inf and text are refused with the
+    unit and an example in the message (click's ``FloatRange`` lets NaN and inf through)."""
+
+    name = "number"
+
+    def __init__(
+        self,
+        unit: str,
+        low: float = 0.0,
+        high: float | None = None,
+        low_open: bool = True,
+        example: str = "",
+    ) -> None:
+        self.unit, self.low, self.high, self.low_open = unit, low, high, low_open
+        self.example = example
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        import math
+
+        if isinstance(value, float) and math.isfinite(value):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                number = math.nan
+        opt = param.opts[0] if param is not None and param.opts else "the value"
+        hint = f" (e.g. {opt} {self.example})" if self.example else ""
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of {self.unit}{hint}.", param, ctx)
+        too_low = number <= self.low if self.low_open else number < self.low
+        if too_low or (self.high is not None and number > self.high):
+            bound = f"{'above' if self.low_open else 'at least'} {self.low:g}"
+            if self.high is not None:
+                bound += f" and at most {self.high:g}"
+            self.fail(f"{number:g} {self.unit} is out of range: give {bound}{hint}.", param, ctx)
+        return number
+
 
 osm_option = click.option(
     "--osm",
@@ -243,21 +285,21 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--max-snap",
-            type=click.FloatRange(min=0, min_open=True),
+            type=Measure("metres", high=5000, example="300"),
             default=300.0,
             show_default=True,
             help="Maximum distance (m) from a point to the street it is attached to.",
         ),
         click.option(
             "--speed",
-            type=click.FloatRange(min=0, min_open=True),
+            type=Measure("m/s", high=5, example="1.1"),
             default=1.1,
             show_default=True,
             help="Walking speed in m/s (elderly: 0.8).",
         ),
         click.option(
             "--max-distance",
-            type=click.FloatRange(min=0, min_open=True),
+            type=Measure("metres", high=100_000, example="2000"),
             default=None,
             help="Search limit in m (default: twice the category's threshold, at least a "
             "15-minute walk); farther facilities count as not found.",
@@ -335,7 +377,7 @@ def origin_options(func: Any) -> Any:
         ),
         click.option(
             "--cell",
-            type=click.FloatRange(min=0, min_open=True),
+            type=Measure("metres", low=1, low_open=False, high=10_000, example="50"),
             default=DEFAULT_CELL_M,
             show_default=True,
             help="Grid cell size (m) of the origins.",

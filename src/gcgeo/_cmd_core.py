@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import json
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from ._cli_common import (
     read_origin_inputs,
     study_options,
 )
-from ._errors import InputError
+from ._errors import GcgeoWarning, InputError
 from ._io import atomic_write_text, output_set, write_csv, write_gpkg
 from ._progress import steps
 from .catalogue import load_catalogue
@@ -39,7 +41,8 @@ __all__ = ["coverage", "reach"]
 
 
 def _check_points_extent(points: gpd.GeoDataFrame, net: Any, path: str, max_snap: float) -> None:
-    """Fail clearly when (almost) no point lies near the network, e.g. lon/lat swapped."""
+    """Fail clearly when no point lies near the network (e.g. lon/lat swapped); warn when
+    most do not (they are reported, row by row, as beyond the snap distance)."""
     xy = shapely.get_coordinates(points.to_crs(net.crs).geometry.values)
     minx, miny, maxx, maxy = net.bounds
     pad = max_snap
@@ -49,7 +52,14 @@ def _check_points_extent(points: gpd.GeoDataFrame, net: Any, path: str, max_snap
         & (xy[:, 1] >= miny - pad)
         & (xy[:, 1] <= maxy + pad)
     )
-    if len(xy) and inside.mean() < 0.5:
+    if len(xy) and inside.any() and inside.mean() < 0.5:
+        warnings.warn(
+            f"{int((~inside).sum())} of {len(xy)} points in {path!r} lie outside the street "
+            "network's extent; their rows say so (note column).",
+            GcgeoWarning,
+            stacklevel=2,
+        )
+    if len(xy) and not inside.any():
         lon_lat = points.geometry.iloc[0]
         nodes = net.nodes
         hint = ""
@@ -64,11 +74,11 @@ def _check_points_extent(points: gpd.GeoDataFrame, net: Any, path: str, max_snap
             ).mean() >= 0.5:
                 hint = " they fit if lon and lat are swapped: swap the two columns"
         raise InputError(
-            f"Most points in {path!r} lie outside the street network "
+            f"No point in {path!r} lies near the street network "
             f"(network lon {nodes['lon'].min():.4f}–{nodes['lon'].max():.4f}, lat "
             f"{nodes['lat'].min():.4f}–{nodes['lat'].max():.4f}; first point "
             f"{lon_lat.x:.4f}, {lon_lat.y:.4f});"
-            + (hint or " check the lon/lat columns and --crs")
+            + (hint or " check that the points lie inside the OSM extract, and --points-crs")
             + "."
         )
 

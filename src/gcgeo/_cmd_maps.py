@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import shapely
 
 from . import maps
 from ._cli_common import (
+    Measure,
     check_layers_dir,
     check_outputs,
     echo_json,
@@ -178,6 +180,12 @@ def _parse_at(text: str) -> tuple[float, float]:
     return lon, lat
 
 
+#: most isochrone bands one command draws (each band is a buffer of the reached streets)
+MAX_BANDS = 12
+#: longest isochrone band, minutes
+MAX_MINUTES = 120.0
+
+
 def _parse_minutes(text: str) -> list[float]:
     try:
         mins = sorted({float(v) for v in text.split(",") if v.strip()})
@@ -185,8 +193,20 @@ def _parse_minutes(text: str) -> list[float]:
         raise InputError(
             f"--minutes {text!r} is not a list of numbers; pass e.g. 5,10,15."
         ) from exc
-    if not mins or mins[0] <= 0:
-        raise InputError(f"--minutes {text!r} must be positive numbers; pass e.g. 5,10,15.")
+    if not mins or not all(math.isfinite(m) for m in mins) or mins[0] <= 0:
+        raise InputError(
+            f"--minutes {text!r} must be positive, finite numbers of minutes; pass e.g. 5,10,15."
+        )
+    if mins[-1] > MAX_MINUTES:
+        raise InputError(
+            f"--minutes {mins[-1]:g} is longer than {MAX_MINUTES:g} minutes of walking; "
+            "pass shorter bands such as 5,10,15."
+        )
+    if len(mins) > MAX_BANDS:
+        raise InputError(
+            f"--minutes gives {len(mins)} bands, more than the {MAX_BANDS} an isochrone map "
+            "can show; pass at most 12, e.g. 5,10,15."
+        )
     return mins
 
 
@@ -204,7 +224,7 @@ def _parse_minutes(text: str) -> list[float]:
 @click.option(
     "--buffer",
     "buffer_m",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Measure("metres", high=1000, example="50"),
     default=50.0,
     show_default=True,
     help="Metres around reached streets counted as reachable.",

@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 
 from ._cli_common import (
+    Measure,
     check_outputs,
     echo_json,
     handle_errors,
@@ -201,21 +202,21 @@ def scenario(files: tuple[str, ...], **kw: Any) -> None:
 )
 @click.option(
     "--max-link",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Measure("metres", high=5000, example="150"),
     default=150.0,
     show_default=True,
     help="Longest candidate link (m).",
 )
 @click.option(
     "--edge-margin",
-    type=click.FloatRange(min=0),
+    type=Measure("metres", low_open=False, high=10_000, example="50"),
     default=50.0,
     show_default=True,
     help="Ignore degree-1 nodes this close (m) to the extract's edge (0: keep all).",
 )
 @click.option(
     "--detour-ratio",
-    type=click.FloatRange(min=1),
+    type=Measure("× the gap", low=1, low_open=False, high=1000, example="2"),
     default=2.0,
     show_default=True,
     help="Propose a link only if the street route is longer than this × the gap.",

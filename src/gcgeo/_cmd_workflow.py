@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ._cli_common import (
+    Measure,
     cache_from_options,
     cache_options,
     echo_json,
@@ -191,7 +192,7 @@ def _place_polygon(place: str) -> Any:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Measure("seconds", high=86_400, example="180"),
     default=180.0,
     show_default=True,
     help="Seconds to wait for the download (also the server-side query limit).",
@@ -199,7 +200,7 @@ def _place_polygon(place: str) -> Any:
 @click.option(
     "--buffer",
     "buffer_m",
-    type=click.FloatRange(min=0),
+    type=Measure("metres", low_open=False, high=50_000, example="1000"),
     default=1000.0,
     show_default=True,
     help="Metres added around the area so walks crossing the edge are not cut.",

@@ -46,6 +46,7 @@ __all__ = [
     "check_writable",
     "describe_os_error",
     "output_set",
+    "public_path",
     "safe_filename",
     "spreadsheet_safe",
     "write_csv",
@@ -94,9 +95,18 @@ def remove_stale(folder: Path) -> list[Path]:
     return removed
 
 
+def public_path(path: str | os.PathLike) -> str:
+    """``path`` as the user named it: hidden staging parts replaced by their final names."""
+    parts = []
+    for part in Path(path).parts:
+        m = _TMP_RE.match(part)
+        parts.append(m.group("name") if m else part)
+    return str(Path(*parts)) if parts else str(path)
+
+
 def describe_os_error(exc: OSError, action: str = "write") -> str:
     """One sentence for an OS error: what failed, on which path, and how to fix it."""
-    path = exc.filename or "the output"
+    path = public_path(exc.filename) if exc.filename else "the output"
     code = exc.errno
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
         return (
@@ -376,7 +386,15 @@ def write_gpkg(gdf: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
         except (OSError, GcgeoError):
             raise
         except Exception as exc:  # GDAL/pyogrio errors are not OSErrors
+            try:
+                free = shutil.disk_usage(Path(tmp).parent).free
+            except OSError:
+                free = None
+            if free is not None and free < 4 * 1024 * 1024:
+                raise _as_output_error(
+                    OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+                ) from exc
             raise OutputError(
-                f"Could not write the GeoPackage {str(path)!r} ({str(exc)[:120]}); check the "
-                "free disk space and that the folder is writable."
+                f"Could not write the GeoPackage {public_path(path)!r} ({str(exc)[:120]}); "
+                "check the free disk space and that the folder is writable."
             ) from exc

@@ -25,6 +25,7 @@ import shapely
 
 from . import maps
 from ._errors import InputError
+from ._io import safe_filename
 from .columns import COMPLETENESS, POPULATION, dist_col, reached_col
 from .coverage import street_minutes
 from .escape import html_text, link_path
@@ -341,6 +342,7 @@ def report_filenames(
 
 def _filename(prefix: str, code: str, taken: set[str]) -> str:
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", code).strip("_") or "area"
+    stem = safe_filename(stem)  # an area code of 300 characters gives a short, distinct name
     name, k = f"{prefix}_{stem}.html", 2
     while name in taken:
         name, k = f"{prefix}_{stem}_{k}.html", k + 1
