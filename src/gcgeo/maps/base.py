@@ -37,10 +37,10 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from numpy.typing import ArrayLike, NDArray
 
-from ._errors import DependencyError, InputError
-from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col
-from .crs import wgs84_to_gcj02
-from .escape import css_colour, html_text, js_string, render_figure
+from .._errors import DependencyError, InputError
+from ..columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col
+from ..crs import wgs84_to_gcj02
+from ..escape import css_colour, html_text, js_string, render_figure
 
 __all__ = [
     "BAND_COLOURS",
