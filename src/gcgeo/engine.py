@@ -14,19 +14,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from .network import StreetNetwork
-from .snap import Snap
+from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
 __all__ = [
     "DEFAULT_SPEED_MPS",
     "NodeDistances",
     "PointDistances",
+    "augmented_graph",
     "node_distances",
     "point_distances",
+    "snap_category",
 ]
 
 #: Default walking speed (m/s); Chinese studies use 1.0–1.2, the elderly 0.8.
@@ -77,23 +81,80 @@ class PointDistances:
         return self.distance - self.origin_leg - self.source_leg
 
 
-def _augmented_graph(net: StreetNetwork, snap: Snap) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Base CSR plus one virtual row per snapped source (rows n..n+k-1)."""
+def augmented_graph(
+    net: StreetNetwork, points: Snap, *, legs: bool = True
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The street graph plus one virtual source row per snapped point.
+
+    Each snapped point becomes a node ``n + i`` (``n = net.n_nodes``) with two
+    directed entries, to the ``u`` and ``v`` ends of its segment, weighted
+    ``leg + offset`` and ``leg + (length - offset)``. No entry points *into*
+    a virtual node, so with ``directed=True`` a walk can start at one but
+    never pass through one. The base rows are ``net.graph`` as is (one entry
+    per node pair, the minimum length: nothing is summed), and the two
+    entries of a virtual row are distinct (a segment has two different ends),
+    so building from ``(data, indices, indptr)`` adds nothing up.
+
+    Parameters
+    ----------
+    net : StreetNetwork
+    points : Snap
+        Snapped points; unsnapped ones get no row.
+    legs : bool
+        Add each point's access leg to its two weights (facilities as
+        sources); ``False`` leaves the legs for the caller to add.
+
+    Returns
+    -------
+    graph : csr_matrix, shape (n + k, n + k)
+        ``k`` = number of snapped points.
+    rows : ndarray of int, shape (k,)
+        Position in ``points`` of virtual row ``n + i``.
+    """
     base = net.graph
     n = net.n_nodes
-    ok = np.flatnonzero(snap.ok)
+    ok = np.flatnonzero(points.ok)
     k = len(ok)
-    e = snap.edge[ok]
-    t = snap.offset[ok]
-    leg = snap.leg[ok]
+    e = points.edge[ok]
+    t = points.offset[ok]
     length = net.edge_length[e]
     cols = np.column_stack([net.edge_u[e], net.edge_v[e]]).ravel()
-    w = np.column_stack([leg + t, leg + (length - t)]).ravel()
+    w = np.column_stack([t, length - t])
+    if legs:
+        w = points.leg[ok][:, None] + w
     indptr = np.concatenate([base.indptr, base.indptr[-1] + 2 * np.arange(1, k + 1)])
     indices = np.concatenate([base.indices, cols]).astype(base.indices.dtype, copy=False)
-    data = np.concatenate([base.data, w])
+    data = np.concatenate([base.data, w.ravel()])
     aug = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
     return aug, ok
+
+
+def snap_category(
+    net: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    category_id: str,
+    max_snap: float = DEFAULT_MAX_SNAP_M,
+) -> Snap:
+    """Snap the facilities of one category to the network.
+
+    Parameters
+    ----------
+    net : StreetNetwork
+    facilities : GeoDataFrame
+        Point facilities with a ``category`` column (any CRS).
+    category_id : str
+        Keep the rows whose ``category`` equals this.
+    max_snap : float
+        Maximum access leg (m).
+
+    Returns
+    -------
+    Snap
+        One entry per kept row, in the frame's order.
+    """
+    fac = facilities[facilities["category"] == category_id]
+    xy = shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2)
+    return snap_points(net, xy, max_snap)
 
 
 def node_distances(net: StreetNetwork, sources: Snap, limit: float = np.inf) -> NodeDistances:
@@ -114,7 +175,7 @@ def node_distances(net: StreetNetwork, sources: Snap, limit: float = np.inf) -> 
     n = net.n_nodes
     if not sources.ok.any():
         return NodeDistances(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), limit)
-    aug, ok = _augmented_graph(net, sources)
+    aug, ok = augmented_graph(net, sources)
     virtual = n + np.arange(len(ok))
     dist, _pred, src = dijkstra(
         aug,

@@ -26,7 +26,7 @@ from ._errors import InputError
 from .catalogue import Category
 from .columns import POPULATION
 from .coverage import project_points
-from .engine import node_distances, point_distances
+from .engine import augmented_graph, node_distances, point_distances, snap_category
 from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
@@ -102,15 +102,9 @@ def coverage_matrix(
         return sp.csr_matrix((nc, m), dtype=bool)
     eu, ev, elen = net.edge_u, net.edge_v, net.edge_length
     oe, ot, oleg = origins.edge[ok], origins.offset[ok], origins.leg[ok]
-    g = net.graph
     k = len(ok)
-    cols = np.column_stack([eu[oe], ev[oe]]).ravel()
-    w = np.column_stack([ot, elen[oe] - ot]).ravel()
-    indptr = np.concatenate([g.indptr, g.indptr[-1] + 2 * np.arange(1, k + 1)])
-    aug = sp.csr_matrix(
-        (np.concatenate([g.data, w]), np.concatenate([g.indices, cols]), indptr),
-        shape=(n + k, n + k),
-    )
+    # origins as virtual rows n..n+k-1; their legs are added per chunk below
+    aug, _rows = augmented_graph(net, origins, legs=False)
     if not is_nodes:
         c_ok = np.flatnonzero(candidates.ok)
         ce, cf, cleg = candidates.edge[c_ok], candidates.offset[c_ok], candidates.leg[c_ok]
@@ -226,10 +220,7 @@ def suggest_sites(
         if POPULATION in origins.columns
         else np.ones(len(origins))
     )
-    fac = facilities[facilities["category"] == category.id]
-    fsnap = snap_points(
-        net, shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2), max_snap
-    )
+    fsnap = snap_category(net, facilities, category.id, max_snap)
     nd = node_distances(net, fsnap, limit=thr)
     base_covered = point_distances(net, nd, osnap, fsnap).distance <= thr
     if candidates is None:
