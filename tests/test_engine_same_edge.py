@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from gcgeo.engine import node_distances, point_distances
-from gcgeo.network import _from_arrays
+from gcgeo.network import from_arrays
 from gcgeo.snap import snap_points
 
 
@@ -50,7 +50,7 @@ def test_same_edge_matches_reference():
     idx = np.arange(side * side).reshape(side, side)
     u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
     v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
-    net = _from_arrays(x, y, u, v, "EPSG:4548")
+    net = from_arrays(x, y, u, v, "EPSG:4548")
     x0, y0, x1, y1 = net.bounds
     oxy = np.column_stack([rng.uniform(x0, x1, 3000), rng.uniform(y0, y1, 3000)])
     origins = snap_points(net, oxy)

@@ -1,4 +1,4 @@
-"""gcgeo.network._from_arrays: a StreetNetwork straight from arrays (benchmarks, tests)."""
+"""gcgeo.network.from_arrays: a StreetNetwork straight from arrays (benchmarks, tests)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from gcgeo._errors import InputError
 from gcgeo.engine import node_distances
-from gcgeo.network import _from_arrays, load_network
+from gcgeo.network import from_arrays, load_network
 from gcgeo.snap import snap_points
 
 
@@ -17,7 +17,7 @@ def _line():
     y = np.array([4_000_000.0, 4_000_000.0, 4_000_050.0, 4_000_050.0])
     u = np.array([0, 1, 2, 3])
     v = np.array([1, 2, 3, 3])  # last one is a self-loop
-    return _from_arrays(x, y, u, v, "EPSG:4548")
+    return from_arrays(x, y, u, v, "EPSG:4548")
 
 
 def test_frames_and_lengths():
@@ -43,14 +43,14 @@ def test_engine_runs_on_it():
 
 def test_bad_input():
     with pytest.raises(InputError):
-        _from_arrays([0.0, 1.0], [0.0, 1.0], [0], [2])
+        from_arrays([0.0, 1.0], [0.0, 1.0], [0], [2])
     with pytest.raises(InputError):
-        _from_arrays([0.0, 1.0], [0.0, 1.0], [0], [1], "EPSG:4326")
+        from_arrays([0.0, 1.0], [0.0, 1.0], [0], [1], "EPSG:4326")
 
 
 def test_mirrors_build_network(beijing_osm):
     real = load_network(beijing_osm)
-    syn = _from_arrays(real.xy[:, 0], real.xy[:, 1], real.edge_u, real.edge_v, real.crs)
+    syn = from_arrays(real.xy[:, 0], real.xy[:, 1], real.edge_u, real.edge_v, real.crs)
     assert list(syn.nodes.columns) == list(real.nodes.columns)
     assert list(syn.edges.columns) == list(real.edges.columns)
     assert dict(syn.nodes.dtypes.astype(str)) == dict(real.nodes.dtypes.astype(str))

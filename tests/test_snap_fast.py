@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gcgeo.network import _from_arrays, load_network
+from gcgeo.network import from_arrays, load_network
 from gcgeo.snap import snap_points
 
 
@@ -21,7 +21,7 @@ def _grid(side=30, spacing=50.0, seed=0):
     # one long diagonal street across the grid (pieces of the KD index)
     u = np.append(u[keep], 0)
     v = np.append(v[keep], side * side - 1)
-    return _from_arrays(x, y, u, v, "EPSG:4548")
+    return from_arrays(x, y, u, v, "EPSG:4548")
 
 
 def _check(net, xy, max_snap=300.0):

@@ -24,6 +24,7 @@ __all__ = [
     "facilities_from_csv",
     "facilities_from_osm",
     "read_points_csv",
+    "read_table",
 ]
 
 FACILITY_COLUMNS = ["facility_id", "name", "category", "source", "geometry"]
@@ -52,7 +53,27 @@ def facilities_from_osm(osm: OSMData, catalogue: Catalogue) -> gpd.GeoDataFrame:
     ).reset_index(drop=True)
 
 
-def _read_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
+def read_table(path: str | os.PathLike, what: str) -> pd.DataFrame:
+    """Read a planner's CSV as UTF-8 (with or without BOM), else GBK/GB18030.
+
+    ``id`` and ``name`` columns are read as text.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV file.
+    what : str
+        What the file holds (``"Facilities"``, ``"Points"``, ...), for messages.
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    InputError
+        Missing file, unparsable CSV, or neither UTF-8 nor GBK/GB18030.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{what} CSV {str(p)!r} does not exist; check the path.")
@@ -70,6 +91,10 @@ def _read_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
     raise InputError(
         f"{what} CSV {str(p)!r} is neither UTF-8 nor GBK/GB18030 ({last}); re-save it as UTF-8."
     )
+
+
+#: Old private name, still imported by :mod:`gcgeo.cli.suggest`.
+_read_csv = read_table
 
 
 def _lonlat(df: pd.DataFrame, path: str, crs: str) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +133,7 @@ def read_points_csv(path: str | os.PathLike, crs: str = "wgs84") -> gpd.GeoDataF
     crs : {"wgs84", "gcj02", "bd09"}
         The CRS the coordinates are in (Amap → gcj02, Baidu → bd09).
     """
-    df = _read_csv(path, "Points")
+    df = read_table(path, "Points")
     if "id" not in df.columns:
         raise InputError(
             f"Points CSV {str(path)!r} has no 'id' column; it needs id, lon, lat "
@@ -132,7 +157,7 @@ def facilities_from_csv(
     InputError
         Missing columns, non-numeric or out-of-range coordinates, unknown category.
     """
-    df = _read_csv(path, "Facilities")
+    df = read_table(path, "Facilities")
     for col in ("name", "category"):
         if col not in df.columns:
             raise InputError(

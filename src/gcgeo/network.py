@@ -33,6 +33,7 @@ __all__ = [
     "StreetNetwork",
     "build_network",
     "choose_crs",
+    "from_arrays",
     "load_network",
     "to_networkx",
     "walk_decision",
@@ -223,7 +224,7 @@ class StreetNetwork:
         return shapely.STRtree(self.edges.geometry.values)
 
     @cached_property
-    def _snap_index(self) -> tuple[Any, np.ndarray, float, np.ndarray]:
+    def snap_index(self) -> tuple[Any, np.ndarray, float, np.ndarray]:
         """KD-tree over midpoints of edge pieces (for :func:`gcgeo.snap.snap_points`).
 
         Each edge is cut into equal pieces no longer than ``chunk`` (the 90th
@@ -242,6 +243,11 @@ class StreetNetwork:
         frac = (np.arange(len(piece_edge)) - start[piece_edge] + 0.5) / pieces[piece_edge]
         mid = a[piece_edge] + (b - a)[piece_edge] * frac[:, None]
         return cKDTree(mid), piece_edge, chunk, np.ascontiguousarray(np.hstack([a, b]))
+
+    @property
+    def _snap_index(self) -> tuple[Any, np.ndarray, float, np.ndarray]:
+        """Old private name of :attr:`snap_index` (still used by benchmarks/bench_engine.py)."""
+        return self.snap_index
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -405,7 +411,7 @@ def build_network(
     return StreetNetwork(nodes=nodes, edges=edges, crs=crs, report=report, residential=residential)
 
 
-def _from_arrays(
+def from_arrays(
     x: np.ndarray,
     y: np.ndarray,
     u: np.ndarray,
@@ -472,6 +478,10 @@ def _from_arrays(
         "street_km": round(float(length.sum()) / 1000, 3),
     }
     return StreetNetwork(nodes=nodes, edges=edges, crs=crs, report=report)
+
+
+#: Old private name of :func:`from_arrays` (still used by benchmarks/bench_engine.py).
+_from_arrays = from_arrays
 
 
 def load_network(

@@ -122,7 +122,7 @@ def _nearest_edges(
     n = len(xy)
     if n == 0 or len(net.edges) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    tree, piece_edge, chunk, seg = net._snap_index
+    tree, piece_edge, chunk, seg = net.snap_index
     bound = max_snap + chunk / 2
     best_e = np.full(n, -1, dtype=np.int64)
     best_d = np.full(n, np.inf)
