@@ -9,10 +9,12 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from netref import split_graph
 from osmxml import X0, Y0, hand_grid
+from scipy.sparse.csgraph import dijkstra
 
 from gcgeo.catalogue import load_catalogue
-from gcgeo.engine import node_distances, point_distances
+from gcgeo.engine import augmented_graph, node_distances, point_distances, snap_category
 from gcgeo.facilities import facilities_from_osm
 from gcgeo.network import StreetNetwork, build_network, load_network, to_networkx
 from gcgeo.osm import read_osm
@@ -110,6 +112,70 @@ def test_private_compound_matters(tmp_path: Path) -> None:
     assert fac.leg[0] == pytest.approx(110, abs=TOL)
     res = point_distances(net, node_distances(net, fac), snap_points(net, _xy((300, 200))), fac)
     assert res.distance[0] == pytest.approx(110, abs=TOL)
+
+
+# ------------------------------------------------ the augmented graph and snap_category
+
+
+def _row(aug, r: int) -> dict[int, float]:
+    lo, hi = aug.indptr[r], aug.indptr[r + 1]
+    return dict(zip(aug.indices[lo:hi].tolist(), aug.data[lo:hi].tolist(), strict=True))
+
+
+def test_augmented_graph_by_hand(grid: StreetNetwork) -> None:
+    b = hand_grid()
+    n = grid.n_nodes
+    # K (150, 20); a point far from every street; P (30, -10) under the twice-mapped N00-N10
+    pts = snap_points(grid, _xy((150, 20), (2000, 2000), (30, -10)))
+    aug, rows = augmented_graph(grid, pts)
+    assert rows.tolist() == [0, 2]  # the unsnapped point gets no row
+    assert aug.shape == (n + 2, n + 2)
+    # base rows are net.graph itself: N00-N10 stays 100 m (two ways, not summed)
+    assert (aug[:n, :n] != grid.graph).nnz == 0
+    assert aug[_node(grid, b, "N00"), _node(grid, b, "N10")] == pytest.approx(100, abs=TOL)
+    assert aug[:, n:].nnz == 0  # nothing leads into a virtual row
+    n00, n10, n20 = (_node(grid, b, k) for k in ("N00", "N10", "N20"))
+    k_row, p_row = _row(aug, n), _row(aug, n + 1)
+    assert k_row.keys() == {n10, n20} and p_row.keys() == {n00, n10}
+    # leg + offset to each end: K 20 + 50, 20 + 50; P 10 + 30, 10 + 70
+    assert [k_row[n10], k_row[n20]] == pytest.approx([70, 70], abs=TOL)
+    assert [p_row[n00], p_row[n10]] == pytest.approx([40, 80], abs=TOL)
+    bare, bare_rows = augmented_graph(grid, pts, legs=False)
+    assert bare_rows.tolist() == [0, 2] and (bare[:n, :n] != grid.graph).nnz == 0
+    assert [_row(bare, n)[n10], _row(bare, n + 1)[n00]] == pytest.approx([50, 30], abs=TOL)
+    none, none_rows = augmented_graph(grid, snap_points(grid, _xy((2000, 2000))))
+    assert len(none_rows) == 0 and (none != grid.graph).nnz == 0
+
+
+def test_augmented_graph_rows_match_networkx(grid: StreetNetwork) -> None:
+    """Dijkstra from each virtual row = networkx from the point inserted into the graph."""
+    rng = np.random.default_rng(5)
+    pts = snap_points(grid, _xy(*rng.uniform(-40, 340, (25, 2))), 60)
+    assert 0 < pts.ok.sum() < 25
+    g = split_graph(grid, {"p": pts})
+    n = grid.n_nodes
+    for legs, start in ((True, "p"), (False, "foot")):
+        aug, rows = augmented_graph(grid, pts, legs=legs)
+        dist = dijkstra(aug, directed=True, indices=n + np.arange(len(rows)))[:, :n]
+        for r, i in enumerate(rows):
+            src = ("p", int(i)) if start == "p" else ("foot", "p", int(i))
+            ref = nx.single_source_dijkstra_path_length(g, src, weight="length")
+            want = np.array([ref[j] for j in range(n)])
+            np.testing.assert_allclose(dist[r], want, rtol=0, atol=1e-6)
+
+
+def test_snap_category(tmp_path: Path) -> None:
+    osm = read_osm(hand_grid().write(tmp_path / "g.osm"))
+    net = build_network(osm)
+    fac = facilities_from_osm(osm, load_catalogue())  # EPSG:4326: reprojected inside
+    kg = snap_category(net, fac, "kindergarten")
+    by_hand = snap_points(net, _xy((150, 20), (300, 310)))  # K, K2
+    assert kg.edge.tolist() == by_hand.edge.tolist()
+    assert kg.offset == pytest.approx(by_hand.offset, abs=TOL)
+    assert kg.leg == pytest.approx([20, 10], abs=TOL)
+    assert len(snap_category(net, fac, "no_such_category")) == 0
+    far = snap_category(net, fac, "kindergarten", max_snap=15)  # K's 20 m leg is too long
+    assert far.ok.tolist() == [False, True]
 
 
 # ------------------------------------------------ networkx as a second method

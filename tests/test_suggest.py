@@ -7,16 +7,19 @@ import itertools
 from pathlib import Path
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 from gridosm import TOWN_NODES, X0, Y0, points, two_blocks
+from netref import split_graph
 
 from gcgeo import InputError
 from gcgeo.coverage import compute_coverage, grid_origins
+from gcgeo.snap import snap_points
 from gcgeo.study import Study, open_study
-from gcgeo.suggest import suggest_sites
+from gcgeo.suggest import coverage_matrix, suggest_sites
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +116,66 @@ def test_within_outside_network_fails(beijing: Study) -> None:
     with pytest.raises(InputError, match="within"):
         suggest_sites(beijing.network, beijing.facilities, beijing.catalogue["kindergarten"],
                       grid_origins(beijing.network, 100), 1, within=shapely.box(0, 0, 1, 1))  # fmt: skip
+
+
+def _nx_served(
+    g: nx.Graph, starts: list, origins: int, thr: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(served, near) per start x origin: networkx distance <= thr; within 1 mm of thr."""
+    served = np.zeros((len(starts), origins), dtype=bool)
+    near = np.zeros_like(served)
+    for c, start in enumerate(starts):
+        if start not in g:  # an unsnapped candidate serves nothing
+            continue
+        ref = nx.single_source_dijkstra_path_length(g, start, cutoff=thr + 1, weight="length")
+        for i in range(origins):
+            d = ref.get(("o", i), np.inf)
+            served[c, i], near[c, i] = d <= thr, abs(d - thr) < 1e-3
+    return served, near
+
+
+@pytest.mark.parametrize("thr", [120.0, 275.0, 430.0])
+def test_coverage_matrix_on_town_matches_networkx(tmp_path: Path, thr: float) -> None:
+    """Origins and point candidates inserted into the town graph; networkx from each candidate."""
+    st = open_study(two_blocks().write(tmp_path / "town.osm"))
+    net = st.network
+    rng = np.random.default_rng(11)
+    oxy = np.array([X0, Y0]) + rng.uniform(-60, 460, (70, 2))
+    cxy = np.array([X0, Y0]) + rng.uniform(-30, 430, (15, 2))
+    osnap, csnap = snap_points(net, oxy, 80), snap_points(net, cxy, 80)
+    assert 0 < osnap.ok.sum() < 70 and 0 < csnap.ok.sum() < 15
+    g = split_graph(net, {"o": osnap, "c": csnap})
+    # street-node candidates
+    nodes = np.arange(net.n_nodes)
+    got = coverage_matrix(net, osnap, nodes, thr).toarray()
+    want, near = _nx_served(g, nodes.tolist(), 70, thr)
+    assert got.shape == (net.n_nodes, 70) and not near.any()
+    np.testing.assert_array_equal(got, want)
+    # point candidates (own access leg; origins on the same segment walk straight to it)
+    got = coverage_matrix(net, osnap, csnap, thr).toarray()
+    want, near = _nx_served(g, [("c", c) for c in range(15)], 70, thr)
+    assert got.shape == (15, 70) and not near.any()
+    np.testing.assert_array_equal(got, want)
+    assert not got[~csnap.ok].any() and not got[:, ~osnap.ok].any()
+    assert 0 < got.sum() < got.size  # not vacuous
+
+
+def test_coverage_matrix_on_town_by_hand(tmp_path: Path) -> None:
+    b = two_blocks()
+    st = open_study(b.write(tmp_path / "town.osm"))
+    net = st.network
+    # origins: O1 (150, 210) 10 m off the spur to A, 50 m from N12; O2 (0, 300) at N03
+    osnap = snap_points(net, np.array([X0, Y0]) + [(150.0, 210.0), (0.0, 300.0)])
+    node = {k: int(np.flatnonzero(net.nodes["osmid"].to_numpy() == b.osmid(k))[0])
+            for k in ("N12", "N02", "A", "N32")}  # fmt: skip
+    cand = np.array([node["N12"], node["N02"], node["A"], node["N32"]])
+    # O1: N12 60, A 10, N02 160, N32 (by street via N20) 10 + 50 + 200 + 100 + 100 + 200 = 660
+    # O2: N02 100, N12 200, A 250, N32 300 + 100 + 100 + 200 = 700
+    for thr, want in (
+        (59.0, [[0, 0], [0, 0], [1, 0], [0, 0]]),
+        (101.0, [[1, 0], [0, 1], [1, 0], [0, 0]]),
+        (251.0, [[1, 1], [1, 1], [1, 1], [0, 0]]),
+        (661.0, [[1, 1], [1, 1], [1, 1], [1, 0]]),
+    ):
+        got = coverage_matrix(net, osnap, cand, thr).toarray()
+        np.testing.assert_array_equal(got, np.array(want, dtype=bool), err_msg=f"thr {thr}")
