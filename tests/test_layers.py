@@ -1,4 +1,6 @@
-"""Tests for gcgeo.layers, the shipped layers/ data and the ``gcgeo layers`` commands."""
+"""Tests for gcgeo.layers and gcgeo.layer_checks, the shipped layers/ data and the
+``gcgeo layers list`` / ``check`` commands (register: test_register.py, picture:
+test_layer_plot.py, areas: test_by_area.py)."""
 
 from __future__ import annotations
 
@@ -9,41 +11,28 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
+from layerdata import BEICHENGZIPO, LAYERS, ROOT, SEAT, SONGJIAZHUANG, STATION
 from shapely.geometry import Point, shape
 
-from gcgeo import InputError, LayerError
+from gcgeo import LayerError
 from gcgeo.cli import main
-from gcgeo.columns import COMPLETENESS, POPULATION, reached_col
 from gcgeo.crs import DEFAULT_CRS, convert_geometry_frame
 from gcgeo.layers import (
     CONFIDENCE_LEVELS,
     FACILITY_CATEGORIES,
     LAYER_NAMES,
-    assign_areas,
     check_layers_dir,
-    coverage_by_area,
     layer_summary,
     load_layer,
-    load_register,
-    plot_layers,
     shipped_layers_dir,
     validate_layer,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ROOT / "layers"
 GCJ_SOURCE = LAYERS / "source" / "boundary_370117_gcj02.geojson"
-
-# place_estimates.geojson (WGS-84): government seat, 钢城站, 北城子坡, 宋家庄
-SEAT = (117.8145, 36.0581)
-STATION = (117.8756, 36.0742)
-BEICHENGZIPO = (117.8066, 36.0644)
-SONGJIAZHUANG = (117.8145, 36.0491)
 
 
 def raw(name: str) -> dict:
@@ -177,25 +166,6 @@ def test_planned_facilities_locations_only_where_known() -> None:
     for name in ("区中医医院", "区疾控中心", "汶源卫生院", "里辛卫生院", "颜庄卫生院", "辛庄卫生院",
                  "文体中心", "科创中心", "幸福食堂", "钢城站"):  # fmt: skip
         assert name in zh
-
-
-def test_register_rows() -> None:
-    reg = load_register()
-    assert len(reg) == 3 + 10 + 35
-    assert list(reg["id"][3:13]) == [f"uv{i:02d}" for i in range(1, 11)]
-    assert list(reg["id"][13:]) == [f"oc{i:02d}" for i in range(1, 36)]
-    assert reg["name_zh"][3:].isna().all()
-    assert (reg["type"].value_counts() == pd.Series({"old_compound": 35, "urban_village": 10,
-                                                     "renewal_area": 3})).all()  # fmt: skip
-    named = reg[reg["type"] == "renewal_area"]
-    assert set(named["name_zh"]) == {"南城子坡", "北城子坡", "宋家庄"}
-
-
-def test_register_override_and_bad_status(tmp_path: Path) -> None:
-    text = (LAYERS / "renewal_register.csv").read_text(encoding="utf-8")
-    (tmp_path / "renewal_register.csv").write_text(text.replace(",planned,", ",soon,", 1))
-    with pytest.raises(LayerError, match="status 'soon'"):
-        load_register(tmp_path)
 
 
 # --------------------------------------------------------------------- location / override
@@ -429,87 +399,28 @@ def test_cli_list(tmp_path: Path) -> None:
     assert res.stderr.startswith("Error: Layer 'boundary'") and res.stderr.count("\n") == 1
 
 
-def test_cli_plot_writes_png_no_clobber(tmp_path: Path) -> None:
-    out = tmp_path / "layers.png"
-    res = CliRunner().invoke(main, ["layers", "plot", str(out), "--dpi", "50"])
-    assert res.exit_code == 0, res.output
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    res = CliRunner().invoke(main, ["layers", "plot", str(out)])
-    assert res.exit_code == 2 and "--overwrite" in res.stderr
-
-
-def test_plot_layers_returns_figure() -> None:
-    fig = plot_layers()
-    assert len(fig.axes) == 2
-    texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
-    assert "Central optimisation" in texts
-
-
-# --------------------------------------------------------------------- areas
-def _origins(with_population: bool = True) -> gpd.GeoDataFrame:
-    pts = [Point(SEAT), Point(BEICHENGZIPO), Point(STATION), Point(117.85, 36.25)]
-    gdf = gpd.GeoDataFrame(
-        {reached_col("park"): [True, False, True, False],
-         reached_col("clinic"): [True, True, False, True],
-         COMPLETENESS: [1.0, 0.5, 0.5, 0.0]},
-        geometry=pts, crs=4326, index=["seat", "bczp", "station", "north"],
-    ).to_crs(DEFAULT_CRS)  # fmt: skip
-    if with_population:
-        gdf[POPULATION] = [100, 300, 50, 1000]
-    return gdf
-
-
-def test_assign_areas_projected_input_keeps_index() -> None:
-    a = assign_areas(_origins())
-    assert list(a.index) == ["seat", "bczp", "station", "north"]
-    assert a.loc["seat", "zone"] == "center" and a.loc["seat", "wing"] == "old_town"
-    assert pd.isna(a.loc["seat", "renewal_area"])
-    assert a.loc["bczp", "renewal_area"] == "beichengzipo"
-    assert a.loc["bczp", "zone"] == "center"
-    assert a.loc["station", "zone"] == "east"
-    assert a.loc["station", "wing"] == "hsr_new_district"
-    assert a.loc["north"].isna().all()
-
-
-def test_assign_areas_needs_crs() -> None:
-    with pytest.raises(InputError, match="no CRS"):
-        assign_areas(gpd.GeoDataFrame(geometry=[Point(SEAT)]))
-
-
-def test_coverage_by_area_hand_computed_population_weighted() -> None:
-    cov = coverage_by_area(_origins(), ["park", "clinic"]).set_index(["area_layer", "code"])
-    # centre: seat (pop 100, park yes, clinic yes, 1.0) + 北城子坡 (pop 300, park no, clinic yes, 0.5)
-    c = cov.loc[("zones", "center")]
-    assert c["origins"] == 2 and c[POPULATION] == 400
-    assert c["share_park"] == pytest.approx(100 / 400)
-    assert c["share_clinic"] == pytest.approx(1.0)
-    assert c["mean_completeness"] == pytest.approx(0.75)
-    assert c["name_zh"] == "中优" and c["name_en"] == "Central optimisation"
-    e = cov.loc[("zones", "east")]
-    assert (e["origins"], e["share_park"], e["share_clinic"]) == (1, 1.0, 0.0)
-    w = cov.loc[("zones", "west")]
-    assert w["origins"] == 0 and np.isnan(w["share_park"]) and np.isnan(w["mean_completeness"])
-    o = cov.loc[("wings", "old_town")]
-    assert o["share_park"] == pytest.approx(0.25)
-    r = cov.loc[("renewal_areas", "beichengzipo")]
-    assert (r["origins"], r["share_park"], r["share_clinic"]) == (1, 0.0, 1.0)
-    assert len(cov) == 5 + 3 + 3
-    assert set(cov["weighted_by"]) == {POPULATION}
-
-
-def test_coverage_by_area_unweighted_and_errors() -> None:
-    cov = coverage_by_area(_origins(with_population=False), ["park"]).set_index("code")
-    assert cov.loc["center", "share_park"] == pytest.approx(1 / 2)
-    assert POPULATION not in cov.columns
-    with pytest.raises(InputError, match="reach_kindergarten"):
-        coverage_by_area(_origins(), ["kindergarten"])
-    bad = _origins()
-    bad[POPULATION] = [1, -1, 1, 1]
-    with pytest.raises(InputError, match="negative"):
-        coverage_by_area(bad, ["park"])
-
-
 def test_check_layers_dir_function(tmp_path: Path) -> None:
     checked, problems, _ = check_layers_dir(_broken_dir(tmp_path))
     assert checked == ["boundary.geojson", "zones.geojson", "wings.geojson"]
     assert len(problems) == 4
+
+
+def test_moved_names_still_importable_from_layers() -> None:
+    from gcgeo import by_area, layer_checks, layer_plot, register
+    from gcgeo.layers import (
+        REGISTER_FILE,
+        assign_areas,
+        coverage_by_area,
+        load_register,
+        plot_layers,
+        validate_register,
+    )
+
+    assert assign_areas is by_area.assign_areas
+    assert coverage_by_area is by_area.coverage_by_area
+    assert load_register is register.load_register
+    assert plot_layers is layer_plot.plot_layers
+    assert validate_register is layer_checks.validate_register
+    assert REGISTER_FILE == "renewal_register.csv"
+    with pytest.raises(ImportError):
+        from gcgeo.layers import no_such_name  # noqa: F401

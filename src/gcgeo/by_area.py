@@ -1,0 +1,157 @@
+"""Which zone, wing and renewal area each point lies in, and coverage per area.
+
+The district's area layers (:data:`gcgeo.layers.AREA_LAYERS`: zones, wings, renewal
+areas) break every coverage result down; :func:`assign_areas` labels points with them and
+:func:`coverage_by_area` turns reached-flags into one row of shares per area.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import InputError
+from .columns import COMPLETENESS, POPULATION, reached_col
+from .crs import DEFAULT_CRS
+from .layers import AREA_LAYERS, load_layer
+
+__all__ = ["AREA_COLUMNS", "assign_areas", "coverage_by_area"]
+
+#: The column :func:`assign_areas` writes for each area layer.
+AREA_COLUMNS = dict(zip(AREA_LAYERS, ("zone", "wing", "renewal_area"), strict=True))
+
+
+def _points_wgs84(points_gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    if not isinstance(points_gdf, gpd.GeoDataFrame):
+        raise InputError("assign_areas needs a GeoDataFrame of points; build one with geopandas.")
+    if points_gdf.crs is None:
+        raise InputError(
+            "The points have no CRS; set it (e.g. gdf.set_crs(4326) for WGS-84 or "
+            f"gdf.set_crs('{DEFAULT_CRS}') for projected metres) before assigning areas."
+        )
+    geo = points_gdf.geometry
+    if not (geo.geom_type.dropna() == "Point").all():
+        geo = geo.representative_point()
+    return geo.to_crs("EPSG:4326")
+
+
+def assign_areas(
+    points_gdf: gpd.GeoDataFrame, layers_dir: str | os.PathLike | None = None
+) -> pd.DataFrame:
+    """Which zone, wing and renewal area each point lies in.
+
+    Parameters
+    ----------
+    points_gdf : geopandas.GeoDataFrame
+        Points (any CRS, e.g. EPSG:4548 origins); other geometries use an interior point.
+    layers_dir : path-like, optional
+        A planner's folder overriding shipped layers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``points_gdf`` with columns ``zone``, ``wing``, ``renewal_area``
+        holding the area's ``code`` (NaN when the point is in none). Where areas of one
+        layer overlap, the first feature of the layer wins.
+    """
+    pts = _points_wgs84(points_gdf)
+    out = pd.DataFrame(index=points_gdf.index)
+    geoms = pts.values
+    for layer, col in zip(AREA_LAYERS, ("zone", "wing", "renewal_area"), strict=True):
+        areas = load_layer(layer, layers_dir)
+        codes = areas["code"].astype(str).to_numpy(object)
+        tree = shapely.STRtree(areas.geometry.values)
+        pi, ai = tree.query(geoms, predicate="intersects")
+        value = np.full(len(geoms), np.nan, dtype=object)
+        # first feature of the layer wins: sort pairs by (point, area) and keep each point's first
+        order = np.lexsort((ai, pi))
+        pi, ai = pi[order], ai[order]
+        _, first = np.unique(pi, return_index=True)
+        value[pi[first]] = codes[ai[first]]
+        out[col] = value
+    return out
+
+
+def coverage_by_area(
+    origins_gdf: gpd.GeoDataFrame,
+    categories: Iterable[Any],
+    layers_dir: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Coverage shares per zone, wing and renewal area.
+
+    Parameters
+    ----------
+    origins_gdf : geopandas.GeoDataFrame
+        Origins with a boolean ``reach_<category>`` column per category
+        (:func:`gcgeo.columns.reached_col`), optionally ``population`` (weights the
+        shares) and ``lc_completeness``.
+    categories : iterable of str or objects with an ``id``
+        The categories to report.
+    layers_dir : path-like, optional
+        A planner's folder overriding shipped layers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area (layer order zones, wings, renewal areas): ``area_layer``,
+        ``code``, ``name_zh``, ``name_en``, ``origins``, ``population`` (when given),
+        ``weighted_by``, ``share_<category>`` (covered share, NaN for an area with no
+        origins) and ``mean_completeness``.
+    """
+    cats = [c if isinstance(c, str) else c.id for c in categories]
+    if not cats:
+        raise InputError("No categories given; pass at least one category id.")
+    missing = [reached_col(c) for c in cats if reached_col(c) not in origins_gdf.columns]
+    if missing:
+        raise InputError(
+            f"The origins lack column(s) {', '.join(missing)}; compute coverage for those "
+            "categories first (gcgeo.coverage.compute_coverage)."
+        )
+    if POPULATION in origins_gdf.columns:
+        w = pd.to_numeric(origins_gdf[POPULATION], errors="coerce").to_numpy(float)
+        if np.isnan(w).any() or (w < 0).any():
+            raise InputError(
+                f"The origins' {POPULATION!r} column has missing or negative values; fix them."
+            )
+        weighted_by = POPULATION
+    else:
+        w = np.ones(len(origins_gdf))
+        weighted_by = "origins"
+    reached = {c: origins_gdf[reached_col(c)].fillna(False).to_numpy(bool) for c in cats}
+    comp = (
+        pd.to_numeric(origins_gdf[COMPLETENESS], errors="coerce").to_numpy(float)
+        if COMPLETENESS in origins_gdf.columns
+        else np.full(len(origins_gdf), np.nan)
+    )
+    where = assign_areas(origins_gdf, layers_dir)
+    rows = []
+    for layer, col in zip(AREA_LAYERS, ("zone", "wing", "renewal_area"), strict=True):
+        areas = load_layer(layer, layers_dir)
+        member = where[col].to_numpy(object)
+        for _, a in areas.iterrows():
+            m = member == str(a["code"])
+            tot = float(w[m].sum())
+            row: dict[str, Any] = {
+                "area_layer": layer,
+                "code": a["code"],
+                "name_zh": a["name_zh"],
+                "name_en": a["name_en"],
+                "origins": int(m.sum()),
+            }
+            if weighted_by == POPULATION:
+                row[POPULATION] = tot
+            row["weighted_by"] = weighted_by
+            for c in cats:
+                row[f"share_{c}"] = float(w[m & reached[c]].sum()) / tot if tot > 0 else np.nan
+            vals = comp[m]
+            row["mean_completeness"] = (
+                float(np.nanmean(vals)) if m.any() and np.isfinite(vals).any() else np.nan
+            )
+            rows.append(row)
+    return pd.DataFrame(rows)
