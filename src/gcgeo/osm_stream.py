@@ -1,0 +1,320 @@
+"""The streamed pyosmium (libosmium) pass behind :func:`gcgeo.osm.read_osm`.
+
+One pass over the file (two with areas) collects only what gcgeo keeps: the
+node-id sequences of ``highway`` ways with their raw libosmium coordinates,
+tagged nodes and areas that may be facilities (:data:`POI_KEYS`), and
+residential land-use / building areas. Nothing is checked here beyond what
+libosmium does; the arrays are handed to :mod:`gcgeo.osm_checks`.
+
+Also here: the extra pass that looks up negative-id nodes
+(:func:`negative_nodes`) and the in-memory rewrite of XML coordinates
+libosmium's parser cannot read (:func:`sanitised_xml`).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import math
+import re
+import tempfile
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ._errors import OSMFileError
+from .osm_checks import find_duplicates, late_refs
+
+__all__ = [
+    "POI_KEYS",
+    "RESIDENTIAL_BUILDINGS",
+    "WAY_TAGS",
+    "RawOSM",
+    "first_pass",
+    "negative_nodes",
+    "sanitised_xml",
+]
+
+#: Tag keys that make a node or area a candidate facility.
+POI_KEYS = frozenset(
+    {
+        "amenity",
+        "shop",
+        "leisure",
+        "healthcare",
+        "social_facility",
+        "public_transport",
+        "railway",
+        "office",
+        "club",
+        "sport",
+        "tourism",
+        "building",
+    }
+)
+_POI_NODE_HIGHWAY = frozenset({"bus_stop"})
+#: ``building`` values kept as residential areas (with ``landuse=residential``).
+RESIDENTIAL_BUILDINGS = frozenset(
+    {"residential", "apartments", "house", "dormitory", "detached", "terrace", "semidetached_house"}
+)
+#: Way tags carried into the network.
+WAY_TAGS = ("highway", "name", "access", "foot", "sidewalk", "service", "area", "bridge", "tunnel")
+
+#: a record of libosmium's sparse_file_array: uint64 id, int32 x, int32 y
+_NODE_RECORD = np.dtype([("id", "<u8"), ("x", "<i4"), ("y", "<i4")])
+
+
+@dataclass
+class RawOSM:
+    """What the first pass collects, before any check."""
+
+    way_ids: list[int]
+    way_tags: list[dict[str, str]]
+    way_len: list[int]
+    #: (ref, x, y) per way node, x/y in libosmium's 1e-7 degree integers
+    triples: array
+    pois: list[tuple[str, int, float, float, dict[str, str]]]
+    residential: list[BaseGeometry]
+    bad_poi_ids: list[int]
+    #: ids given more than once (positive ids; negative ones when collected)
+    dup_ids: np.ndarray | None = None
+    #: (k, 5) rows id, x1, y1, x2, y2 of duplicated ids whose copies differ
+    conflicts: np.ndarray | None = None
+    #: (id, x, y) of negative-id nodes, when the small-file collector ran
+    negatives: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: way-node references left without location although the node is in the
+    #: file, i.e. it came after the way (an unsorted file)
+    late_refs: int = 0
+
+
+def first_pass(source: Any, keys: frozenset[str], areas: bool, small: bool) -> RawOSM:
+    """Stream the file once (twice with areas): way node triples, facilities, areas.
+
+    Node locations come from libosmium's index as raw integers, so a missing
+    node (undefined location) or one out of range never raises here; they are
+    sorted out on the arrays afterwards. The index is libosmium's
+    ``sparse_file_array`` in a temporary folder: a flat file of (id, x, y)
+    records that numpy reads afterwards to find duplicate ids (libosmium
+    itself keeps one copy silently). Small files collect the same records in
+    Python instead.
+
+    Parameters
+    ----------
+    source : str or osmium.io.FileBuffer
+        The file name, or the buffer from :func:`sanitised_xml`.
+    keys : frozenset of str
+        Tag keys that make a tagged node or area a facility candidate.
+    areas : bool
+        Assemble areas (a second pass inside libosmium).
+    small : bool
+        Collect node records in Python (fast for small files) instead of
+        through the file-backed index; both give the same result.
+
+    Returns
+    -------
+    RawOSM
+    """
+    import osmium
+
+    with tempfile.TemporaryDirectory(prefix="gcgeo-osm-") as tmp:
+        table = osmium.index.create_map(
+            "flex_mem" if small else f"sparse_file_array,{Path(tmp) / 'nodes.idx'}"
+        )
+        fp = osmium.FileProcessor(source).with_locations(table)
+        if areas:
+            fp = fp.with_areas()
+        collector = _NodeCollector(negative_only=False) if small else None
+        if collector is not None:
+            fp = fp.with_filter(collector)
+        fp = fp.with_filter(osmium.filter.EmptyTagFilter())
+        raw = _stream(fp, keys, areas)
+        if collector is not None:
+            nid, x, y = collector.arrays()
+            raw.dup_ids, raw.conflicts = find_duplicates(nid, x, y)
+            raw.late_refs = late_refs(raw.triples, nid, x)
+            neg = nid < 0
+            raw.negatives = (nid[neg], x[neg], y[neg])
+        else:
+            n = table.used_memory() // _NODE_RECORD.itemsize  # exact: 16 bytes per record
+            if n:
+                rec = np.memmap(Path(tmp) / "nodes.idx", dtype=_NODE_RECORD, mode="r", shape=(n,))
+                nid = rec["id"].astype(np.int64)
+                raw.dup_ids, raw.conflicts = find_duplicates(nid, rec["x"], rec["y"])
+                raw.late_refs = late_refs(raw.triples, nid, rec["x"])
+                del rec
+        del fp, table
+    return raw
+
+
+def _area_geometry(area: Any, factory: Any) -> BaseGeometry | None:
+    try:
+        return shapely.from_wkb(factory.create_multipolygon(area))
+    except Exception:  # broken multipolygons are common in OSM; skip them
+        return None
+
+
+def _stream(fp: Any, keys: frozenset[str], areas: bool) -> RawOSM:
+    """The Python side of the first pass: one iteration over ``fp``."""
+    import osmium
+
+    wkb = osmium.geom.WKBFactory() if areas else None
+    raw = RawOSM([], [], [], array("q"), [], [], [])
+    triples = raw.triples
+    for obj in fp:
+        tags = obj.tags
+        if obj.is_way():
+            if tags.get("highway") is None:
+                continue
+            nodes = obj.nodes
+            triples.extend([v for n in nodes for v in (n.ref, n.location.x, n.location.y)])
+            raw.way_ids.append(obj.id)
+            raw.way_len.append(len(nodes))
+            raw.way_tags.append({k: tags.get(k) for k in WAY_TAGS if k in tags})
+        elif obj.is_node():
+            if not (
+                keys.intersection(k for k, _ in tags) or tags.get("highway") in _POI_NODE_HIGHWAY
+            ):
+                continue
+            loc = obj.location
+            if not loc.valid():
+                raw.bad_poi_ids.append(obj.id)
+                continue
+            raw.pois.append(("n", obj.id, loc.lon, loc.lat, dict(tags)))
+        elif obj.is_area():
+            is_res = tags.get("landuse") == "residential" or (
+                tags.get("building") in RESIDENTIAL_BUILDINGS
+            )
+            is_poi = any(k in tags for k in keys if k != "building")
+            if not (is_res or is_poi):
+                continue
+            geom = _area_geometry(obj, wkb)
+            if geom is None or geom.is_empty:
+                continue
+            if is_res:
+                raw.residential.append(geom)
+            if is_poi:
+                pt = geom.representative_point()
+                otype = "w" if obj.from_way() else "r"
+                raw.pois.append((otype, obj.orig_id(), pt.x, pt.y, dict(tags)))
+    return raw
+
+
+class _NodeCollector:
+    """pyosmium handler keeping (id, x, y) of nodes (negative ids only if asked).
+
+    Installed as a filter it lets everything pass.
+    """
+
+    def __init__(self, negative_only: bool) -> None:
+        self.negative_only = negative_only
+        self.values = array("q")
+
+    def node(self, n: Any) -> None:
+        nid = n.id
+        if nid < 0 or not self.negative_only:
+            loc = n.location
+            self.values.extend((nid, loc.x, loc.y))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = np.frombuffer(self.values, dtype=np.int64).reshape(-1, 3)
+        return a[:, 0], a[:, 1], a[:, 2]
+
+
+def negative_nodes(source: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(id, x, y) of every negative-id node (JOSM's unsaved objects).
+
+    libosmium's location index holds positive ids only and pyosmium's id
+    filters reject negative ids, so this pass hands every node to Python; it
+    runs only when a way references a negative id (JOSM files, which are small).
+
+    Parameters
+    ----------
+    source : str or osmium.io.FileBuffer
+        As for :func:`first_pass`.
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        Ids and libosmium coordinates, int64.
+    """
+    import osmium
+
+    col = _NodeCollector(negative_only=True)
+    osmium.apply(osmium.io.Reader(source, osmium.osm.NODE), col)
+    return col.arrays()
+
+
+_NODE_TAG = re.compile(rb"""<(?:node|nd)(?:\s+[^\s=<>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*/?>""")
+_COORD_ATTR = re.compile(rb"""(\s(lat|lon)\s*=\s*)("[^"]*"|'[^']*')""")
+_PLAIN_NUMBER = re.compile(rb"-?[0-9]{1,3}(?:\.[0-9]*)?")
+_OUT_OF_RANGE = b'"200"'  # readable by libosmium, invalid as lat and as lon
+
+
+def sanitised_xml(p: Path) -> tuple[Any, int]:
+    """The XML file with unreadable node lat/lon values rewritten as out of range.
+
+    Only used after libosmium refused a coordinate, so the common path never
+    pays for it; reads the (decompressed) file into memory.
+
+    Parameters
+    ----------
+    p : Path
+        An ``.osm``, ``.osm.bz2`` or ``.osm.gz`` file.
+
+    Returns
+    -------
+    (osmium.io.FileBuffer, int)
+        The buffer and the number of node elements that had a value rewritten.
+
+    Raises
+    ------
+    OSMFileError
+        The file cannot be read or decompressed.
+    """
+    import osmium
+
+    name = p.name.lower()
+    try:
+        if name.endswith(".bz2"):
+            text = bz2.decompress(p.read_bytes())
+        elif name.endswith(".gz"):
+            text = gzip.decompress(p.read_bytes())
+        else:
+            text = p.read_bytes()
+    except (OSError, EOFError, ValueError) as exc:
+        raise OSMFileError(
+            f"Could not read OSM file {str(p)!r} ({exc}); the file is truncated or not OSM data: "
+            "download or export it again."
+        ) from exc
+    bad = 0
+
+    def fix_value(m: re.Match[bytes]) -> bytes:
+        nonlocal bad
+        value = m.group(3)[1:-1]
+        try:
+            v = float(value)
+        except ValueError:
+            v = math.nan
+        if _PLAIN_NUMBER.fullmatch(value) and abs(v) < 200:
+            return m.group(0)  # libosmium reads it (out of range is caught later)
+        if math.isfinite(v) and abs(v) <= (90.0 if m.group(2) == b"lat" else 180.0):
+            return m.group(1) + f'"{v:.7f}"'.encode()  # "+36.5", " 36.5", "3.6e1"
+        bad += 1
+        return m.group(1) + _OUT_OF_RANGE
+
+    counted = 0
+
+    def fix_tag(m: re.Match[bytes]) -> bytes:
+        nonlocal counted
+        before = bad
+        out = _COORD_ATTR.sub(fix_value, m.group(0))
+        counted += bad > before
+        return out
+
+    text = _NODE_TAG.sub(fix_tag, text)
+    return osmium.io.FileBuffer(text, "osm"), counted
