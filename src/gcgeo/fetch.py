@@ -66,7 +66,7 @@ from shapely.geometry.base import BaseGeometry
 from . import __version__
 from ._errors import FetchError, InputError, OSMFileError, OutputExistsError
 from .catalogue import Catalogue, load_catalogue
-from .osm import _RESIDENTIAL_BUILDINGS, POI_KEYS
+from .osm import POI_KEYS, RESIDENTIAL_BUILDINGS
 
 __all__ = [
     "ATTRIBUTION",
@@ -194,7 +194,7 @@ def overpass_filters(catalogue: Catalogue | None = None) -> list[str]:
     for k, v in sorted(pairs):
         if k not in whole:
             by_key.setdefault(k, set()).add(v)
-    by_key.setdefault("building", set()).update(_RESIDENTIAL_BUILDINGS)
+    by_key.setdefault("building", set()).update(RESIDENTIAL_BUILDINGS)
     for k, vals in sorted(by_key.items()):
         if len(vals) == 1:
             out.append(f'["{k}"="{next(iter(vals))}"]')
