@@ -1,0 +1,71 @@
+"""Tests for gcgeo.maps.static: the CJK font and static PNG maps."""
+
+from __future__ import annotations
+
+import io
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from gcgeo import maps
+from gcgeo._errors import DependencyError, InputError
+
+from .mapdata import ARTIFACTS, KINDERGARTEN
+
+
+def test_cjk_font_has_the_district_glyphs() -> None:
+    from matplotlib.ft2font import FT2Font
+
+    font = maps.cjk_font()
+    cmap = FT2Font(font.get_file()).get_charmap()
+    assert all(ord(ch) in cmap for ch in "钢城区中优东拓")
+
+
+def test_cjk_font_missing_names_the_package(monkeypatch) -> None:
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
+    with pytest.raises(DependencyError, match="apt-get install fonts-wqy-microhei"):
+        maps.cjk_font()
+
+
+def test_static_map_png(edges, facilities, areas) -> None:
+    iso = maps.isochrone_polygons(edges, np.arange(36) * 40.0, minutes=(5, 10))
+    fig = maps.static_map(
+        edges=edges,
+        column="walk_min",
+        areas=areas,
+        facilities=facilities,
+        isochrones=iso,
+        categories=[KINDERGARTEN, "clinic"],
+        title="钢城区 幼儿园 步行可达",
+    )
+    font_file = maps.cjk_font().get_file()
+    texts = [t for ax in fig.axes for t in ax.texts] + [fig._suptitle]
+    labels = {t.get_text(): t for t in texts}
+    assert "中优\nCentral upgrade" in labels and "东拓\nEast expansion" in labels
+    assert labels["中优\nCentral upgrade"].get_fontproperties().get_file() == font_file
+    assert fig._suptitle.get_text() == "钢城区 幼儿园 步行可达"
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "不可达 unreachable" in legend and "草案/估计 draft/estimate" in legend
+    assert "幼儿园 Kindergarten" in legend and "clinic" in legend
+    # scale bar: the drawing spans ~500 m + padding, so 100 m (the largest nice length <= 1/5)
+    assert "100 m" in labels and "北 N" in labels
+    assert any("© OpenStreetMap contributors" in t.get_text() for t in fig.texts)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n" and len(buf.getvalue()) > 20_000
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "static_map.png").write_bytes(buf.getvalue())
+
+
+def test_static_map_needs_data() -> None:
+    with pytest.raises(InputError, match="no data"):
+        maps.static_map()
+    with pytest.raises(InputError, match="no edges"):
+        maps.static_map(
+            areas=gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326), column="x"
+        )
