@@ -1,0 +1,81 @@
+"""What-if scenarios: add or remove facilities, add footpath links, compare coverage.
+
+A scenario is a small TOML file a planner writes::
+
+    name = "新建幼儿园 + 连通断头路"
+    persona = "elderly"              # adult 1.1 m/s, elderly 0.8, child 0.9
+
+    [personas]                       # optional: override or add walking speeds (m/s)
+    elderly = 0.75
+
+    [[add_facility]]
+    category = "kindergarten"
+    lon = 117.81
+    lat = 36.2
+    name = "规划幼儿园"
+
+    [[add_facility]]
+    planned = "PF-003"               # an id of layers/planned_facilities.geojson
+
+    [[remove_facility]]
+    facility_id = "n123456"
+
+    [[add_link]]
+    connect = [[117.81, 36.20], [117.812, 36.201]]   # straight link between two snapped points
+
+    [[add_link]]
+    line = [[117.81, 36.20], [117.811, 36.2004], [117.812, 36.201]]
+
+A persona changes the walking speed. Life-circle thresholds are walking times
+(5/10/15 minutes) stated as distances at the reference adult pace of 1.1 m/s,
+so a persona's distance threshold is ``max_distance_m × speed / 1.1``: an
+elderly walker (0.8 m/s) reaches a 300 m kindergarten threshold only within
+218 m.
+
+Scenarios never mutate the network or the facility frame: links are applied
+to new arrays (a link end falling mid-segment splits that segment in two) and
+the CSR is rebuilt from them.
+
+Modules: :mod:`~gcgeo.scenario.parse` (TOML → :class:`Scenario`, every value checked),
+:mod:`~gcgeo.scenario.edit` (the network and facility edits) and
+:mod:`~gcgeo.scenario.compare` (coverage before and after, delta tables by area). Every
+public name of those modules is importable from ``gcgeo.scenario``.
+"""
+
+from __future__ import annotations
+
+from .compare import ScenarioResult, area_membership, compare, persona_categories
+from .edit import NODE_TOLERANCE_M, add_links, apply_facilities, apply_scenario
+from .parse import (
+    DEFAULT_LINK_SNAP_M,
+    DEFAULT_PERSONAS,
+    DEFAULT_PLANNED_PATH,
+    REFERENCE_SPEED_MPS,
+    AddFacility,
+    AddLink,
+    PlannedSource,
+    Scenario,
+    load_scenario,
+    parse_scenario,
+)
+
+__all__ = [
+    "DEFAULT_LINK_SNAP_M",
+    "DEFAULT_PERSONAS",
+    "DEFAULT_PLANNED_PATH",
+    "NODE_TOLERANCE_M",
+    "REFERENCE_SPEED_MPS",
+    "AddFacility",
+    "AddLink",
+    "PlannedSource",
+    "Scenario",
+    "ScenarioResult",
+    "add_links",
+    "apply_facilities",
+    "apply_scenario",
+    "area_membership",
+    "compare",
+    "load_scenario",
+    "parse_scenario",
+    "persona_categories",
+]

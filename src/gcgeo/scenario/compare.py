@@ -1,0 +1,277 @@
+"""Coverage before and after scenarios: delta tables by category and area, changed origins.
+
+A persona changes the walking speed. Life-circle thresholds are walking times
+(5/10/15 minutes) stated as distances at the reference adult pace of 1.1 m/s,
+so a persona's distance threshold is ``max_distance_m × speed / 1.1``: an
+elderly walker (0.8 m/s) reaches a 300 m kindergarten threshold only within
+218 m.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .._errors import InputError, ScenarioError
+from ..catalogue import Category
+from ..columns import POPULATION, dist_col, reached_col
+from ..coverage import CoverageResult, compute_coverage
+from ..network import StreetNetwork
+from ..snap import DEFAULT_MAX_SNAP_M
+from .edit import apply_scenario
+from .parse import REFERENCE_SPEED_MPS, Scenario
+
+__all__ = ["ScenarioResult", "area_membership", "compare", "persona_categories"]
+
+
+def persona_categories(categories: Sequence[Category], speed_mps: float) -> list[Category]:
+    """Categories with thresholds scaled to a persona's speed (time budget kept)."""
+    if speed_mps == REFERENCE_SPEED_MPS:
+        return list(categories)
+    f = speed_mps / REFERENCE_SPEED_MPS
+    return [
+        dataclasses.replace(c, max_distance_m=round(c.max_distance_m * f, 2)) for c in categories
+    ]
+
+
+def area_membership(
+    origins: gpd.GeoDataFrame, areas: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (origin position, area position) for origins inside each area polygon.
+
+    Raises
+    ------
+    InputError
+        The area layer lacks ``code``, ``name_zh``, ``name_en`` or a CRS.
+    """
+    missing = [c for c in ("code", "name_zh", "name_en") if c not in areas.columns]
+    if missing:
+        raise InputError(
+            f"area layer lacks column(s) {', '.join(missing)}; it needs code, name_zh, name_en."
+        )
+    if areas.crs is None:
+        raise InputError("area layer has no CRS; save it with one (e.g. EPSG:4326).")
+    geoms = areas.to_crs(origins.crs).geometry.values
+    tree = shapely.STRtree(geoms)
+    pts = origins.geometry.values
+    if not (origins.geom_type == "Point").all():
+        pts = origins.geometry.representative_point().values
+    o_idx, a_idx = tree.query(pts, predicate="within")
+    return o_idx.astype(np.int64), a_idx.astype(np.int64)
+
+
+@dataclass
+class ScenarioResult:
+    """Coverage before and after one or more scenarios.
+
+    Attributes
+    ----------
+    scenarios : list of Scenario
+    delta : DataFrame
+        One row per (category, area); ``area_code == "all"`` is the whole study.
+        With one scenario the value columns are ``before_share``, ``after_share``,
+        ``delta_share``, ``before_covered``, ``after_covered``, ``gained``,
+        ``lost``; with several, each is prefixed ``<scenario name>:``.
+    tables : dict of str to DataFrame
+        The plain (unprefixed) delta table of each scenario.
+    changes : GeoDataFrame
+        One row per (scenario, origin, category) whose reach changed, with
+        ``change`` ("gained" / "lost"), ``dist_before_m``, ``dist_after_m``.
+    before, after : dict of str to CoverageResult
+        Coverage of each scenario before and after its changes.
+    """
+
+    scenarios: list[Scenario]
+    delta: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    changes: gpd.GeoDataFrame
+    before: dict[str, CoverageResult]
+    after: dict[str, CoverageResult]
+
+
+_VALUE_COLS = (
+    "before_share",
+    "after_share",
+    "delta_share",
+    "before_covered",
+    "after_covered",
+    "gained",
+    "lost",
+)
+
+
+def _delta_table(
+    before: CoverageResult,
+    after: CoverageResult,
+    categories: Sequence[Category],
+    weights: np.ndarray,
+    membership: tuple[np.ndarray, np.ndarray] | None,
+    areas: gpd.GeoDataFrame | None,
+) -> pd.DataFrame:
+    rows = []
+    n = len(weights)
+    groups: list[tuple[str, str, str, np.ndarray]] = [("all", "全部", "all", np.arange(n))]
+    if membership is not None and areas is not None:
+        o_idx, a_idx = membership
+        order = np.argsort(a_idx, kind="stable")
+        o_idx, a_idx = o_idx[order], a_idx[order]
+        bounds = np.searchsorted(a_idx, np.arange(len(areas) + 1))
+        for k in range(len(areas)):
+            r = areas.iloc[k]
+            groups.append(
+                (
+                    str(r["code"]),
+                    str(r["name_zh"]),
+                    str(r["name_en"]),
+                    o_idx[bounds[k] : bounds[k + 1]],
+                )
+            )
+    for cat in categories:
+        b = before.origins[reached_col(cat.id)].to_numpy(bool)
+        a = after.origins[reached_col(cat.id)].to_numpy(bool)
+        for code, zh, en, idx in groups:
+            w = weights[idx]
+            tot = float(w.sum())
+            bs = float(w[b[idx]].sum()) / tot if tot > 0 else np.nan
+            as_ = float(w[a[idx]].sum()) / tot if tot > 0 else np.nan
+            rows.append(
+                {
+                    "category": cat.id,
+                    "area_code": code,
+                    "area_name_zh": zh,
+                    "area_name_en": en,
+                    "threshold_m": cat.max_distance_m,
+                    "origins": len(idx),
+                    "before_share": round(bs, 4),
+                    "after_share": round(as_, 4),
+                    "delta_share": round(as_ - bs, 4),
+                    "before_covered": int(b[idx].sum()),
+                    "after_covered": int(a[idx].sum()),
+                    "gained": int((a[idx] & ~b[idx]).sum()),
+                    "lost": int((b[idx] & ~a[idx]).sum()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def compare(
+    net: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    categories: Sequence[Category],
+    origins: gpd.GeoDataFrame,
+    scenario: Scenario | Sequence[Scenario],
+    areas: gpd.GeoDataFrame | None = None,
+    max_snap: float = DEFAULT_MAX_SNAP_M,
+    limit: float | None = None,
+) -> ScenarioResult:
+    """Coverage before and after one or several scenarios, by category and area.
+
+    Parameters
+    ----------
+    net : StreetNetwork
+    facilities : GeoDataFrame
+        ``facility_id``, ``name``, ``category`` points (any CRS).
+    categories : sequence of Category
+        Categories to compare (thresholds are scaled to each scenario's persona).
+    origins : GeoDataFrame
+        Origin points; an optional ``population`` column weights the shares.
+    scenario : Scenario or sequence of Scenario
+        Compared side by side, each against its own baseline (same persona).
+    areas : GeoDataFrame, optional
+        Zones or renewal areas (``code``, ``name_zh``, ``name_en``, polygons);
+        adds one row per (category, area).
+    max_snap, limit : float
+        See :func:`gcgeo.coverage.compute_coverage`.
+
+    Returns
+    -------
+    ScenarioResult
+    """
+    scenarios = [scenario] if isinstance(scenario, Scenario) else list(scenario)
+    if not scenarios:
+        raise ScenarioError("No scenario given; pass at least one scenario file.")
+    names = [s.name for s in scenarios]
+    dupes = {x for x in names if names.count(x) > 1}
+    if dupes:
+        raise ScenarioError(
+            f"Scenario name {sorted(dupes)[0]!r} is used by more than one file; give each a distinct name."
+        )
+    weights = (
+        origins[POPULATION].to_numpy(float)
+        if POPULATION in origins.columns
+        else np.ones(len(origins))
+    )
+    before_cache: dict[float, CoverageResult] = {}
+    before: dict[str, CoverageResult] = {}
+    after: dict[str, CoverageResult] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    change_frames = []
+    membership = None
+    for sc in scenarios:
+        cats = persona_categories(categories, sc.speed_mps)
+        if sc.speed_mps not in before_cache:
+            before_cache[sc.speed_mps] = compute_coverage(
+                net, facilities, cats, origins, sc.speed_mps, max_snap, limit
+            )
+        b = before_cache[sc.speed_mps]
+        new_net, new_fac = apply_scenario(net, facilities, sc)
+        a = compute_coverage(new_net, new_fac, cats, origins, sc.speed_mps, max_snap, limit)
+        if areas is not None and membership is None:
+            membership = area_membership(b.origins, areas)
+        before[sc.name], after[sc.name] = b, a
+        tables[sc.name] = _delta_table(b, a, cats, weights, membership, areas)
+        for cat in cats:
+            rb = b.origins[reached_col(cat.id)].to_numpy(bool)
+            ra = a.origins[reached_col(cat.id)].to_numpy(bool)
+            idx = np.flatnonzero(rb != ra)
+            if not len(idx):
+                continue
+            change_frames.append(
+                gpd.GeoDataFrame(
+                    {
+                        "scenario": sc.name,
+                        "origin": idx,
+                        "category": cat.id,
+                        "change": np.where(ra[idx], "gained", "lost"),
+                        "threshold_m": cat.max_distance_m,
+                        "dist_before_m": b.origins[dist_col(cat.id)].to_numpy(float)[idx],
+                        "dist_after_m": a.origins[dist_col(cat.id)].to_numpy(float)[idx],
+                    },
+                    geometry=b.origins.geometry.values[idx],
+                    crs=b.origins.crs,
+                )
+            )
+    if change_frames:
+        changes = gpd.GeoDataFrame(pd.concat(change_frames, ignore_index=True), crs=net.crs)
+    else:
+        changes = gpd.GeoDataFrame(
+            {
+                "scenario": pd.Series([], dtype=object),
+                "origin": pd.Series([], dtype=np.int64),
+                "category": pd.Series([], dtype=object),
+                "change": pd.Series([], dtype=object),
+                "threshold_m": pd.Series([], dtype=float),
+                "dist_before_m": pd.Series([], dtype=float),
+                "dist_after_m": pd.Series([], dtype=float),
+            },
+            geometry=gpd.GeoSeries([], crs=net.crs),
+            crs=net.crs,
+        )
+    if len(scenarios) == 1:
+        delta = tables[scenarios[0].name]
+    else:
+        keys = ["category", "area_code", "area_name_zh", "area_name_en", "origins"]
+        delta = None
+        for sc in scenarios:
+            t = tables[sc.name]
+            part = t[keys + ["threshold_m", *_VALUE_COLS]].rename(
+                columns={c: f"{sc.name}:{c}" for c in ("threshold_m", *_VALUE_COLS)}
+            )
+            delta = part if delta is None else delta.merge(part, on=keys, how="outer", sort=False)
+    return ScenarioResult(scenarios, delta, tables, changes, before, after)

@@ -1,0 +1,1 @@
+"""Tests of gcgeo.scenario (parse, edit, compare) on the hand-checked two-block town."""
