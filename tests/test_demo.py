@@ -16,9 +16,9 @@ import shapely
 from click.testing import CliRunner
 from conftest import GC_DATA
 
-from gcgeo._cmd_workflow import DEMO_FILES, DEMO_HOOK_FILES, DemoContext, run_demo
 from gcgeo.cli import main
 from gcgeo.demo import DEMO_LABEL, DEMO_SEED, demo_osm_text, write_demo_osm
+from gcgeo.demo_run import DEMO_FILES, DEMO_HOOK_FILES, DemoContext, run_demo
 from gcgeo.network import build_network
 from gcgeo.osm import read_osm
 from gcgeo.study import open_study

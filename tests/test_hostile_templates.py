@@ -26,10 +26,10 @@ from click.testing import CliRunner
 from osmxml import hand_grid
 
 from gcgeo import maps, report
-from gcgeo._cmd_scenario import summary_html
 from gcgeo.cli import main
 from gcgeo.columns import COMPLETENESS, dist_col, min_col, reached_col
 from gcgeo.escape import css_colour, html_text, js_string, link_path, render_figure
+from gcgeo.scenario_summary import summary_html
 
 CRS = "EPSG:4548"
 #: a side effect the template payload below would have if it ran

@@ -1,33 +1,64 @@
 """The ``gcgeo`` command line: a click group of thin commands over the library.
 
-Each topic keeps its commands in a private ``_cmd_*`` module registered here.
+Commands load lazily: the group knows each command's module and one-line help from the table
+below, so ``gcgeo --help`` imports nothing but click, and ``gcgeo layers list`` imports only
+what listing the layers needs. Each module under ``gcgeo.cli`` holds one command (or one
+command group); shared options are defined once in :mod:`gcgeo.cli.options` and the shared
+error handling and input helpers in :mod:`gcgeo.cli.common`.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import Any
+
 import click
 
-from . import __version__
+from .. import __version__
+
+__all__ = ["COMMANDS", "main"]
+
+#: name -> (module:attribute, one-line help shown by ``gcgeo --help``), in help order
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("gcgeo.cli.demo:demo", "Run gcgeo offline on a synthetic street network of 钢城区's core."),
+    "fetch": ("gcgeo.cli.fetch:fetch", "Download streets and facilities from OpenStreetMap (Overpass)."),
+    "reach": ("gcgeo.cli.reach:reach", "Walking distance from each point to the nearest facility of a category."),
+    "coverage": ("gcgeo.cli.coverage:coverage", "Coverage of every category over a grid or origin layer."),
+    "map": ("gcgeo.cli.map:map_command", "Map of walking minutes to the nearest facility of one category."),
+    "isochrone": ("gcgeo.cli.isochrone:isochrone", "Walking isochrones from one point."),
+    "scenario": ("gcgeo.cli.scenario:scenario", "Compare coverage before and after scenario files."),
+    "deadends": ("gcgeo.cli.deadends:deadends", "Dead ends (断头路) and candidate links ranked by coverage gained."),
+    "suggest": ("gcgeo.cli.suggest:suggest", "Suggest K sites for a category by greedy maximal covering."),
+    "report": ("gcgeo.cli.report:report", "HTML reports per zone and renewal area."),
+    "layers": ("gcgeo.cli.layers:layers", "District layers 区划图层: list, check, plot."),
+    "cache": ("gcgeo.cli.cache:cache_group", "Inspect or clear the cache of built networks."),
+}  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported only when run (click's lazy-loading pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target[0].partition(":")
+        command = getattr(import_module(module), attr)
+        if not isinstance(command, click.Command):  # pragma: no cover - a table error
+            raise TypeError(f"{target[0]} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+        """The command list from the table: no command module is imported for ``--help``."""
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gcgeo")
 def main() -> None:
     """gcgeo: 15-minute life-circle reachability for 钢城区 (Gangcheng District)."""
-
-
-def _register() -> None:
-    """Attach the commands of each topic module."""
-    from ._cmd_core import coverage, reach
-    from ._cmd_layers import layers
-    from ._cmd_maps import isochrone, map_command
-    from ._cmd_report import report
-    from ._cmd_scenario import deadends, scenario, suggest
-    from ._cmd_workflow import cache_group, demo, fetch
-
-    for cmd in (demo, fetch, reach, coverage, map_command, isochrone, scenario, deadends,
-                suggest, report, layers, cache_group):  # fmt: skip
-        main.add_command(cmd)
-
-
-_register()

@@ -1,4 +1,5 @@
-"""Options and helpers shared by every CLI command (rasterio-style)."""
+"""What every command shares besides its options: error handling, output checks, reading the
+study inputs named by the options (see :mod:`gcgeo.cli.options`)."""
 
 from __future__ import annotations
 
@@ -6,117 +7,34 @@ import functools
 import json
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import geopandas as gpd
 
-from ._errors import GcgeoError, InputError
-from .coverage import DEFAULT_CELL_M, grid_origins, origins_from_layer
+from .._errors import GcgeoError, InputError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from .options import OriginArgs, StudyArgs
 
 __all__ = [
-    "Measure",
+    "human_bytes",
+    "read_areas",
     "check_outputs",
     "input_paths",
     "check_layers_dir",
-    "layers_option",
     "coverage_with_areas",
     "make_origins",
-    "origin_options",
     "read_boundary",
     "read_origin_inputs",
     "read_origin_layer",
-    "cache_from_options",
-    "cache_options",
     "echo_json",
     "handle_errors",
-    "json_option",
-    "open_study_from_options",
-    "osm_option",
-    "overwrite_option",
-    "study_options",
+    "open_study_from_args",
 ]
-
-
-class Measure(click.ParamType):
-    """A finite number with a unit, inside a range; NaN, inf and text are refused with the
-    unit and an example in the message (click's ``FloatRange`` lets NaN and inf through)."""
-
-    name = "number"
-
-    def __init__(
-        self,
-        unit: str,
-        low: float = 0.0,
-        high: float | None = None,
-        low_open: bool = True,
-        example: str = "",
-    ) -> None:
-        self.unit, self.low, self.high, self.low_open = unit, low, high, low_open
-        self.example = example
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> float:
-        import math
-
-        if isinstance(value, float) and math.isfinite(value):
-            number = value
-        else:
-            try:
-                number = float(str(value).strip())
-            except ValueError:
-                number = math.nan
-        opt = param.opts[0] if param is not None and param.opts else "the value"
-        hint = f" (e.g. {opt} {self.example})" if self.example else ""
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number of {self.unit}{hint}.", param, ctx)
-        too_low = number <= self.low if self.low_open else number < self.low
-        if too_low or (self.high is not None and number > self.high):
-            bound = f"{'above' if self.low_open else 'at least'} {self.low:g}"
-            if self.high is not None:
-                bound += f" and at most {self.high:g}"
-            self.fail(f"{number:g} {self.unit} is out of range: give {bound}{hint}.", param, ctx)
-        return number
-
-
-osm_option = click.option(
-    "--osm",
-    "osm_path",
-    type=click.Path(dir_okay=False, path_type=str),
-    required=True,
-    help="OSM extract: .osm, .osm.bz2, .osm.gz or .osm.pbf.",
-)
-overwrite_option = click.option(
-    "--overwrite", is_flag=True, default=False, help="Replace existing output files."
-)
-json_option = click.option(
-    "--json", "as_json", is_flag=True, default=False, help="Print a machine-readable summary."
-)
-
-
-cache_options = [
-    click.option(
-        "--cache",
-        "cache_dir",
-        type=click.Path(file_okay=False, path_type=str),
-        default=None,
-        help="Cache folder for built networks (default: $GCGEO_CACHE_DIR or the user cache folder).",
-    ),
-    click.option(
-        "--no-cache",
-        is_flag=True,
-        default=False,
-        help="Build the network from the OSM file without reading or writing the cache.",
-    ),
-]
-
-
-def cache_from_options(kw: dict[str, Any]) -> str | bool:
-    """The ``cache`` argument of :func:`gcgeo.study.open_study` from ``--cache``/``--no-cache``."""
-    if kw.get("no_cache"):
-        return False
-    return kw.get("cache_dir") or True
 
 
 class _Terminated(BaseException):
@@ -150,8 +68,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
         from tqdm import tqdm
 
-        from ._errors import GcgeoWarning
-        from ._io import describe_os_error
+        from .._errors import GcgeoWarning
+        from .._io import describe_os_error
 
         def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
             if issubclass(category, GcgeoWarning):
@@ -203,36 +121,30 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-_OUTPUT_KEYS = frozenset({"out", "out_dir", "png", "cache_dir"})
-
-
-def input_paths(kw: dict[str, Any]) -> list[Path]:
-    """Every existing file a command was given to read (files inside given folders too)."""
+def input_paths(inputs: Iterable[str | None]) -> list[Path]:
+    """The existing files among ``inputs`` (the files inside a given folder too)."""
     found: list[Path] = []
-    for key, value in kw.items():
-        if key in _OUTPUT_KEYS or value is None or isinstance(value, bool):
+    for v in inputs:
+        if not v:
             continue
-        for v in value if isinstance(value, tuple | list) else (value,):
-            if not isinstance(v, str) or not v:
-                continue
-            p = Path(v)
-            try:
-                if p.is_file():
-                    found.append(p)
-                elif p.is_dir():
-                    found += [f for f in p.iterdir() if f.is_file()]
-            except OSError:
-                continue
+        p = Path(v)
+        try:
+            if p.is_file():
+                found.append(p)
+            elif p.is_dir():
+                found += [f for f in p.iterdir() if f.is_file()]
+        except OSError:
+            continue
     return found
 
 
-def check_outputs(targets: list[Path], kw: dict[str, Any]) -> None:
+def check_outputs(targets: list[Path], overwrite: bool, inputs: Iterable[str | None]) -> None:
     """Before any work: outputs may be written (``--overwrite``, folders, names) and none of
-    them is an input of this command."""
-    from ._io import check_not_inputs, check_writable
+    them is one of the command's ``inputs``."""
+    from .._io import check_not_inputs, check_writable
 
-    check_not_inputs(targets, input_paths(kw))
-    check_writable(targets, kw["overwrite"])
+    check_not_inputs(targets, input_paths(inputs))
+    check_writable(targets, overwrite)
 
 
 def echo_json(data: Any) -> None:
@@ -240,92 +152,20 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by every command that builds a study from an OSM file."""
-    opts = [
-        osm_option,
-        click.option(
-            "--catalogue",
-            "catalogue_path",
-            type=click.Path(dir_okay=False, path_type=str),
-            default=None,
-            help="Facility catalogue TOML (default: the shipped one).",
-        ),
-        click.option(
-            "--facilities",
-            "facilities_csv",
-            type=click.Path(dir_okay=False, path_type=str),
-            default=None,
-            help="Extra facilities CSV with name, category, lon, lat.",
-        ),
-        click.option(
-            "--facilities-crs",
-            type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
-            default="wgs84",
-            show_default=True,
-            help="Coordinates of --facilities (Amap: gcj02, Baidu: bd09).",
-        ),
-        click.option(
-            "--no-osm-facilities",
-            is_flag=True,
-            default=False,
-            help="Use only the --facilities CSV, not the OSM file's facilities.",
-        ),
-        click.option(
-            "--no-private",
-            is_flag=True,
-            default=False,
-            help="Drop access=private ways of gated compounds (kept by default).",
-        ),
-        click.option(
-            "--crs",
-            "metric_crs",
-            default=None,
-            help="Projected CRS for metres (default EPSG:4548 in its zone, else UTM).",
-        ),
-        click.option(
-            "--max-snap",
-            type=Measure("metres", high=5000, example="300"),
-            default=300.0,
-            show_default=True,
-            help="Maximum distance (m) from a point to the street it is attached to.",
-        ),
-        click.option(
-            "--speed",
-            type=Measure("m/s", high=5, example="1.1"),
-            default=1.1,
-            show_default=True,
-            help="Walking speed in m/s (elderly: 0.8).",
-        ),
-        click.option(
-            "--max-distance",
-            type=Measure("metres", high=100_000, example="2000"),
-            default=None,
-            help="Search limit in m (default: twice the category's threshold, at least a "
-            "15-minute walk); farther facilities count as not found.",
-        ),
-        *cache_options,
-        json_option,
-        overwrite_option,
-    ]
-    for opt in reversed(opts):
-        func = opt(func)
-    return func
-
-
-def open_study_from_options(kw: dict[str, Any]) -> Any:
-    """Build a :class:`gcgeo.study.Study` from :func:`study_options` values."""
-    from .study import open_study
+def open_study_from_args(study: StudyArgs, catalogue: Any = None) -> Any:
+    """Build a :class:`gcgeo.study.Study` from :func:`~gcgeo.cli.options.study_options`
+    (``catalogue``: an already loaded one, else ``--catalogue``)."""
+    from ..study import open_study
 
     return open_study(
-        kw["osm_path"],
-        catalogue=kw["catalogue_path"],
-        facilities_csv=kw["facilities_csv"],
-        csv_crs=kw["facilities_crs"].lower(),
-        osm_facilities=not kw["no_osm_facilities"],
-        include_private=not kw["no_private"],
-        crs=kw["metric_crs"],
-        cache=cache_from_options(kw),
+        study.osm_path,
+        catalogue=study.catalogue_path if catalogue is None else catalogue,
+        facilities_csv=study.facilities_csv,
+        csv_crs=study.facilities_crs.lower(),
+        osm_facilities=not study.no_osm_facilities,
+        include_private=not study.no_private,
+        crs=study.metric_crs,
+        cache=study.cache,
     )
 
 
@@ -337,6 +177,8 @@ def read_boundary(path: str | None) -> gpd.GeoDataFrame | None:
     if not p.is_file():
         raise InputError(f"Boundary file {path!r} does not exist; check --boundary.")
     try:
+        import geopandas as gpd
+
         gdf = gpd.read_file(p)
     except Exception as exc:  # pyogrio raises several types
         raise InputError(
@@ -355,6 +197,8 @@ def read_origin_layer(path: str) -> gpd.GeoDataFrame:
     if not p.is_file():
         raise InputError(f"Origin layer {path!r} does not exist; check --origins.")
     try:
+        import geopandas as gpd
+
         gdf = gpd.read_file(p)
     except Exception as exc:
         raise InputError(
@@ -367,62 +211,25 @@ def read_origin_layer(path: str) -> gpd.GeoDataFrame:
     return gdf
 
 
-def origin_options(func: Any) -> Any:
-    opts = [
-        click.option(
-            "--boundary",
-            type=click.Path(dir_okay=False, path_type=str),
-            default=None,
-            help="Study-area polygon file (GeoJSON/GPKG with a CRS).",
-        ),
-        click.option(
-            "--cell",
-            type=Measure("metres", low=1, low_open=False, high=10_000, example="50"),
-            default=DEFAULT_CELL_M,
-            show_default=True,
-            help="Grid cell size (m) of the origins.",
-        ),
-        click.option(
-            "--origin-rule",
-            type=click.Choice(["auto", "residential", "street", "all"]),
-            default="auto",
-            show_default=True,
-            help="Which grid cells count as places people live.",
-        ),
-        click.option(
-            "--origins",
-            "origins_path",
-            type=click.Path(dir_okay=False, path_type=str),
-            default=None,
-            help="Planner's layer of residential places instead of the grid.",
-        ),
-        click.option("--population", default=None, help="Population column of --origins."),
-        click.option(
-            "--out",
-            "out_dir",
-            type=click.Path(file_okay=False, path_type=str),
-            required=True,
-            help="Output folder.",
-        ),
-    ]
-    for opt in reversed(opts):
-        func = opt(func)
-    return func
-
-
-def read_origin_inputs(kw: dict[str, Any]) -> tuple[Any, Any]:
-    boundary = read_boundary(kw["boundary"])
-    layer = read_origin_layer(kw["origins_path"]) if kw["origins_path"] else None
-    if layer is None and kw["population"]:
+def read_origin_inputs(origins: OriginArgs) -> tuple[Any, Any]:
+    """The boundary and the planner's origin layer named by ``--boundary``/``--origins``."""
+    boundary = read_boundary(origins.boundary)
+    layer = read_origin_layer(origins.origins_path) if origins.origins_path else None
+    if layer is None and origins.population:
         raise InputError("--population needs --origins (a layer with a population column).")
     return boundary, layer
 
 
-def make_origins(kw: dict[str, Any], net: Any, boundary: Any, layer: Any) -> gpd.GeoDataFrame:
+def make_origins(
+    args: OriginArgs, net: Any, boundary: Any, layer: Any, max_snap: float
+) -> gpd.GeoDataFrame:
+    """Origins from the planner's layer, or the grid under ``--origin-rule``."""
+    from ..coverage import grid_origins, origins_from_layer
+
     if layer is not None:
-        origins = origins_from_layer(layer, net.crs, kw["population"])
+        origins = origins_from_layer(layer, net.crs, args.population)
     else:
-        origins = grid_origins(net, kw["cell"], boundary, kw["origin_rule"], kw["max_snap"])
+        origins = grid_origins(net, args.cell, boundary, args.origin_rule, max_snap)
     if len(origins) == 0:
         raise InputError(
             "No origin falls inside the study area under the chosen rule; check --boundary "
@@ -432,29 +239,42 @@ def make_origins(kw: dict[str, Any], net: Any, boundary: Any, layer: Any) -> gpd
 
 
 def coverage_with_areas(
-    kw: dict[str, Any], catalogue: Any, categories: list[Any], boundary: Any, layer: Any, step: Any
+    study_args: StudyArgs,
+    origin_args: OriginArgs,
+    catalogue: Any,
+    categories: list[Any],
+    boundary: Any,
+    layer: Any,
+    layers_dir: str | None,
+    step: Any,
 ) -> tuple[Any, Any, Any, Any, Any]:
     """The shared body of ``coverage`` and ``report``: study → origins → coverage → areas.
 
     Returns ``(study, result, summary, origins_with_areas, by_area)``; the two tables
     carry the origin rule used.
     """
-    from .coverage import compute_coverage
-    from .layers import assign_areas, coverage_by_area
+    from ..coverage import compute_coverage
+    from ..layers import assign_areas, coverage_by_area
 
     step("reading OSM and building the walk network")
-    study = open_study_from_options({**kw, "catalogue_path": catalogue})
+    study = open_study_from_args(study_args, catalogue)
     net = study.network
     step("laying out origins")
-    origins = make_origins(kw, net, boundary, layer)
+    origins = make_origins(origin_args, net, boundary, layer, study_args.max_snap)
     step(f"distances for {len(categories)} categories")
     result = compute_coverage(
-        net, study.facilities, categories, origins, kw["speed"], kw["max_snap"], kw["max_distance"]
+        net,
+        study.facilities,
+        categories,
+        origins,
+        study_args.speed,
+        study_args.max_snap,
+        study_args.max_distance,
     )
     rule = result.meta["origin_rule"]
     summary = result.summary.assign(origin_rule=rule)
-    located = result.origins.join(assign_areas(result.origins, kw["layers_dir"]))
-    by_area = coverage_by_area(located, categories, kw["layers_dir"]).assign(origin_rule=rule)
+    located = result.origins.join(assign_areas(result.origins, layers_dir))
+    by_area = coverage_by_area(located, categories, layers_dir).assign(origin_rule=rule)
     return study, result, summary, located, by_area
 
 
@@ -464,11 +284,25 @@ def check_layers_dir(layers_dir: str | None) -> None:
         raise InputError(f"Layers folder {layers_dir!r} does not exist; check --layers.")
 
 
-#: ``--layers DIR``: a planner's replacement district layers (check with :func:`check_layers_dir`).
-layers_option = click.option(
-    "--layers",
-    "layers_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of replacement district layers (overrides the shipped ones file by file).",
-)
+def human_bytes(n: int) -> str:
+    """A byte count for people: ``1.5 MB``."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def read_areas(path: str | None) -> gpd.GeoDataFrame | None:
+    """A planner's area polygons (``code``, ``name_zh``, ``name_en``), or None."""
+    if path is None:
+        return None
+    gdf = read_boundary(path)
+    missing = [c for c in ("code", "name_zh", "name_en") if c not in gdf.columns]
+    if missing:
+        raise InputError(
+            f"Area file {path!r} lacks column(s) {', '.join(missing)}; it needs code, name_zh, "
+            "name_en."
+        )
+    return gdf

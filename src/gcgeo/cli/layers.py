@@ -8,18 +8,11 @@ from pathlib import Path
 
 import click
 
-from ._cli_common import check_outputs, echo_json, handle_errors, json_option, overwrite_option
-from ._io import atomic_path
+from .._io import atomic_path
+from .common import check_outputs, echo_json, handle_errors
+from .options import json_option, layers_option, overwrite_option
 
-__all__ = ["layers"]
-
-_layers_dir_option = click.option(
-    "--layers",
-    "layers_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of replacement layer files; files not present there come from the shipped layers.",
-)
+__all__ = ["check_cmd", "layers", "list_cmd", "plot_cmd"]
 
 
 @click.group(name="layers")
@@ -28,12 +21,12 @@ def layers() -> None:
 
 
 @layers.command(name="list")
-@_layers_dir_option
+@layers_option
 @json_option
 @handle_errors
 def list_cmd(layers_dir: str | None, as_json: bool) -> None:
     """List the layers 图层列表: features, origin, confidence, sources."""
-    from .layers import layer_summary, load_register
+    from ..layers import layer_summary, load_register
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -66,7 +59,7 @@ def list_cmd(layers_dir: str | None, as_json: bool) -> None:
 @handle_errors
 def check_cmd(layers_dir: str) -> None:
     """Check a planner's replacement layers in LAYERS_DIR 检查图层 (exit 2 on any problem)."""
-    from .layers import check_layers_dir
+    from ..layers import check_layers_dir
 
     checked, problems, repairs = check_layers_dir(layers_dir)
     for msg in repairs:
@@ -84,13 +77,13 @@ def check_cmd(layers_dir: str) -> None:
 
 @layers.command(name="plot")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=str))
-@_layers_dir_option
+@layers_option
 @overwrite_option
 @click.option("--dpi", type=click.IntRange(50, 600), default=130, show_default=True)
 @handle_errors
 def plot_cmd(out: str, layers_dir: str | None, overwrite: bool, dpi: int) -> None:
     """Draw the layers to a PNG 绘制图层 (Chinese labels with a CJK font when installed)."""
-    from .layers import plot_layers
+    from ..layers import plot_layers
 
     check_outputs([Path(out)], {"layers_dir": layers_dir, "overwrite": overwrite})
     fig = plot_layers(layers_dir)

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from . import maps
-from ._cli_common import (
+from .._errors import InputError
+from .._io import atomic_write_text, output_set, write_csv
+from ..catalogue import load_catalogue
+from .common import (
     check_layers_dir,
     check_outputs,
     coverage_with_areas,
     echo_json,
     handle_errors,
+    read_origin_inputs,
+)
+from .options import (
+    OriginArgs,
+    StudyArgs,
     layers_option,
     origin_options,
-    read_origin_inputs,
     study_options,
+    tianditu_key_option,
+    tiles_option,
 )
-from ._errors import InputError
-from ._io import atomic_write_text, output_set, write_csv
-from ._progress import steps
-from .catalogue import load_catalogue
+from .progress import steps
 
 __all__ = ["report"]
 
@@ -48,15 +52,22 @@ __all__ = ["report"]
     help="Offline (default): Leaflet inlined and no tiles, for intranets. --online: CDN "
     "scripts and OSM tiles.",
 )
-@click.option(
-    "--tiles",
-    type=click.Choice(list(maps.TILES)),
-    default=None,
-    help="Background tiles (default none offline, osm online).",
-)
-@click.option("--tianditu-key", default=None, help="API key for --tiles tianditu (天地图).")
+@tiles_option
+@tianditu_key_option
 @handle_errors
-def report(**kw: Any) -> None:
+def report(
+    study_args: StudyArgs,
+    origin_args: OriginArgs,
+    out_dir: str,
+    categories: str | None,
+    map_category: str | None,
+    layers_dir: str | None,
+    offline: bool,
+    tiles: str | None,
+    tianditu_key: str | None,
+    as_json: bool,
+    overwrite: bool,
+) -> None:
     """HTML reports per zone and renewal area, with tables and maps, for planning reports.
 
     Computes coverage once (as `gcgeo coverage`) and writes OUT/index.html,
@@ -65,29 +76,29 @@ def report(**kw: Any) -> None:
     mean completeness, a map clipped to the area), plus OUT/coverage.csv and
     OUT/coverage_by_area.csv. Pages are offline by default (no internet needed).
     """
-    from .demo import DEMO_LABEL, is_synthetic_osm
-    from .report import build_reports, report_filenames
+    from ..demo import DEMO_LABEL, is_synthetic_osm
+    from ..report import build_reports, report_filenames
 
-    cat = load_catalogue(kw["catalogue_path"])
-    categories = cat.select(kw["categories"])
+    cat = load_catalogue(study_args.catalogue_path)
+    categories = cat.select(categories)
     map_category = None
-    if kw["map_category"]:
-        map_category = cat.select([kw["map_category"]])[0]
-    if kw["tiles"] == "tianditu" and not kw["tianditu_key"]:
+    if map_category:
+        map_category = cat.select([map_category])[0]
+    if tiles == "tianditu" and not tianditu_key:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
-    check_layers_dir(kw["layers_dir"])
+    check_layers_dir(layers_dir)
     # file names as build_reports makes them; fails on broken layers before any work
-    pages = list(report_filenames(kw["layers_dir"]).values())
-    out_dir = Path(kw["out_dir"])
+    pages = list(report_filenames(layers_dir).values())
+    out_dir = Path(out_dir)
     names = ["coverage.csv", "coverage_by_area.csv", "index.html", *pages]
     targets = [out_dir / n for n in names]
-    check_outputs(targets, kw)
-    boundary, layer = read_origin_inputs(kw)
-    synthetic = is_synthetic_osm(kw["osm_path"])
+    check_outputs(targets, overwrite, [*study_args.inputs, *origin_args.inputs, layers_dir])
+    boundary, layer = read_origin_inputs(origin_args)
+    synthetic = is_synthetic_osm(study_args.osm_path)
     label = DEMO_LABEL if synthetic else None
-    with steps(4, enabled=not kw["as_json"]) as step:
+    with steps(4, enabled=not as_json) as step:
         study, result, summary, located, by_area = coverage_with_areas(
-            kw, cat, categories, boundary, layer, step
+            study_args, origin_args, cat, categories, boundary, layer, layers_dir, step
         )
         step("writing reports")
         net = study.network
@@ -100,19 +111,19 @@ def report(**kw: Any) -> None:
             study.facilities,
             categories,
             map_category=map_category,
-            layers_dir=kw["layers_dir"],
-            speed_mps=kw["speed"],
-            max_snap=kw["max_snap"],
-            limit=kw["max_distance"],
-            offline=kw["offline"],
-            tiles=kw["tiles"],
-            tianditu_key=kw["tianditu_key"],
-            cell_size=kw["cell"] if layer is None else None,
+            layers_dir=layers_dir,
+            speed_mps=study_args.speed,
+            max_snap=study_args.max_snap,
+            limit=study_args.max_distance,
+            offline=offline,
+            tiles=tiles,
+            tianditu_key=tianditu_key,
+            cell_size=origin_args.cell if layer is None else None,
             label=label,
             meta={
                 "起点规则 origin rule": result.meta["origin_rule_text"],
-                "步速 walking speed": f"{kw['speed']:g} m/s",
-                "OSM": Path(kw["osm_path"]).name,
+                "步速 walking speed": f"{study_args.speed:g} m/s",
+                "OSM": Path(study_args.osm_path).name,
             },
             extra_links={
                 "coverage.csv": "全区分类覆盖 coverage by category, whole study",
@@ -125,12 +136,12 @@ def report(**kw: Any) -> None:
             for name, text in html_pages.items():
                 atomic_write_text(stage / name, text)
     written = [str(targets[0]), str(targets[1]), *(str(out_dir / n) for n in html_pages)]
-    if kw["as_json"]:
+    if as_json:
         echo_json(
             {
                 "summary": summary.to_dict(orient="records"),
                 "synthetic": synthetic,
-                "offline": kw["offline"],
+                "offline": offline,
                 "outputs": written,
                 "bytes": {n: len(t.encode("utf-8")) for n, t in html_pages.items()},
             }

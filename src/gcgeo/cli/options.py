@@ -1,0 +1,325 @@
+"""Every option shared by several commands, defined once (rasterio ``rio/options.py`` style).
+
+Who uses what:
+
+| option | commands |
+|---|---|
+| ``study_options`` (--osm, --catalogue, --facilities, --facilities-crs, --no-osm-facilities, --no-private, --crs, --max-snap, --speed, --max-distance, --cache, --no-cache, --json, --overwrite) | reach, coverage, map, isochrone, scenario, deadends, suggest, report |
+| ``origin_options`` (--boundary, --cell, --origin-rule, --origins, --population, --out) | coverage, scenario, deadends, suggest, report |
+| ``layers_option`` (--layers) | coverage, map, report, layers list/plot |
+| ``tiles_option``, ``tianditu_key_option``, ``offline_option`` | map, isochrone |
+| ``cache_dir_option`` (--cache) | cache list/clear, fetch, and inside study_options |
+| ``json_option``, ``overwrite_option`` | every command that prints a summary or writes |
+
+Importing this module imports click and :mod:`gcgeo.settings` only.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import click
+
+from .. import settings
+
+__all__ = [
+    "Measure",
+    "OriginArgs",
+    "StudyArgs",
+    "out_dir_option",
+    "cache_argument",
+    "cache_dir_option",
+    "cache_options",
+    "json_option",
+    "layers_option",
+    "offline_option",
+    "origin_options",
+    "osm_option",
+    "overwrite_option",
+    "study_options",
+    "tianditu_key_option",
+    "tiles_option",
+]
+
+
+class Measure(click.ParamType):
+    """A finite number with a unit, inside a range; NaN, inf and text are refused with the
+    unit and an example in the message (click's ``FloatRange`` lets NaN and inf through)."""
+
+    name = "number"
+
+    def __init__(
+        self,
+        unit: str,
+        low: float = 0.0,
+        high: float | None = None,
+        low_open: bool = True,
+        example: str = "",
+    ) -> None:
+        self.unit, self.low, self.high, self.low_open = unit, low, high, low_open
+        self.example = example
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        import math
+
+        if isinstance(value, float) and math.isfinite(value):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                number = math.nan
+        opt = param.opts[0] if param is not None and param.opts else "the value"
+        hint = f" (e.g. {opt} {self.example})" if self.example else ""
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of {self.unit}{hint}.", param, ctx)
+        too_low = number <= self.low if self.low_open else number < self.low
+        if too_low or (self.high is not None and number > self.high):
+            bound = f"{'above' if self.low_open else 'at least'} {self.low:g}"
+            if self.high is not None:
+                bound += f" and at most {self.high:g}"
+            self.fail(f"{number:g} {self.unit} is out of range: give {bound}{hint}.", param, ctx)
+        return number
+
+
+osm_option = click.option(
+    "--osm",
+    "osm_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    required=True,
+    help="OSM extract: .osm, .osm.bz2, .osm.gz or .osm.pbf.",
+)
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, default=False, help="Replace existing output files."
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, default=False, help="Print a machine-readable summary."
+)
+
+
+cache_dir_option = click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Cache folder (default: $GCGEO_CACHE_DIR or the user cache folder).",
+)
+cache_options = [
+    cache_dir_option,
+    click.option(
+        "--no-cache",
+        is_flag=True,
+        default=False,
+        help="Build the network from the OSM file without reading or writing the cache.",
+    ),
+]
+
+
+def cache_argument(cache_dir: str | None, no_cache: bool) -> str | bool:
+    """The ``cache`` argument of :func:`gcgeo.study.open_study` from ``--cache``/``--no-cache``."""
+    return False if no_cache else (cache_dir or True)
+
+
+@dataclass(frozen=True)
+class StudyArgs:
+    """What :func:`study_options` collects: the inputs and settings of one study."""
+
+    osm_path: str
+    catalogue_path: str | None
+    facilities_csv: str | None
+    facilities_crs: str
+    no_osm_facilities: bool
+    no_private: bool
+    metric_crs: str | None
+    max_snap: float
+    speed: float
+    max_distance: float | None
+    cache_dir: str | None
+    no_cache: bool
+
+    @property
+    def cache(self) -> str | bool:
+        """The ``cache`` argument of :func:`gcgeo.study.open_study`."""
+        return cache_argument(self.cache_dir, self.no_cache)
+
+    @property
+    def inputs(self) -> list[str | None]:
+        """Every file this study reads (an output must not be one of them)."""
+        return [self.osm_path, self.catalogue_path, self.facilities_csv]
+
+
+@dataclass(frozen=True)
+class OriginArgs:
+    """What :func:`origin_options` collects: where the origins (homes) come from."""
+
+    boundary: str | None
+    cell: float
+    origin_rule: str
+    origins_path: str | None
+    population: str | None
+
+    @property
+    def inputs(self) -> list[str | None]:
+        return [self.boundary, self.origins_path]
+
+
+def _collect(func: Callable[..., Any], name: str, cls: type, opts: list[Any]) -> Any:
+    """Apply ``opts`` and hand the command one ``cls`` object as parameter ``name``."""
+    keys = [f.name for f in fields(cls)]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        kw[name] = cls(**{k: kw.pop(k) for k in keys})
+        return func(*args, **kw)
+
+    for opt in reversed(opts):
+        wrapper = opt(wrapper)
+    return wrapper
+
+
+def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that builds a study from an OSM file; the command
+    gets them as one :class:`StudyArgs` named ``study_args``, plus ``as_json`` and ``overwrite``."""
+    opts = [
+        osm_option,
+        click.option(
+            "--catalogue",
+            "catalogue_path",
+            type=click.Path(dir_okay=False, path_type=str),
+            default=None,
+            help="Facility catalogue TOML (default: the shipped one).",
+        ),
+        click.option(
+            "--facilities",
+            "facilities_csv",
+            type=click.Path(dir_okay=False, path_type=str),
+            default=None,
+            help="Extra facilities CSV with name, category, lon, lat.",
+        ),
+        click.option(
+            "--facilities-crs",
+            type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
+            default="wgs84",
+            show_default=True,
+            help="Coordinates of --facilities (Amap: gcj02, Baidu: bd09).",
+        ),
+        click.option(
+            "--no-osm-facilities",
+            is_flag=True,
+            default=False,
+            help="Use only the --facilities CSV, not the OSM file's facilities.",
+        ),
+        click.option(
+            "--no-private",
+            is_flag=True,
+            default=False,
+            help="Drop access=private ways of gated compounds (kept by default).",
+        ),
+        click.option(
+            "--crs",
+            "metric_crs",
+            default=None,
+            help="Projected CRS for metres (default EPSG:4548 in its zone, else UTM).",
+        ),
+        click.option(
+            "--max-snap",
+            type=Measure("metres", high=5000, example="300"),
+            default=settings.MAX_SNAP_M,
+            show_default=True,
+            help="Maximum distance (m) from a point to the street it is attached to.",
+        ),
+        click.option(
+            "--speed",
+            type=Measure("m/s", high=5, example="1.1"),
+            default=settings.WALK_SPEED_MPS,
+            show_default=True,
+            help=f"Walking speed in m/s (elderly: {settings.ELDERLY_SPEED_MPS:g}).",
+        ),
+        click.option(
+            "--max-distance",
+            type=Measure("metres", high=100_000, example="2000"),
+            default=None,
+            help="Search limit in m (default: twice the category's threshold, at least a "
+            "15-minute walk); farther facilities count as not found.",
+        ),
+        *cache_options,
+    ]
+    func = _collect(func, "study_args", StudyArgs, opts)
+    return overwrite_option(json_option(func))
+
+
+def origin_options(func: Any) -> Any:
+    """Where origins come from (grid or a planner's layer) as one :class:`OriginArgs` named
+    ``origin_args``, plus the output folder ``out_dir``."""
+    opts = [
+        click.option(
+            "--boundary",
+            type=click.Path(dir_okay=False, path_type=str),
+            default=None,
+            help="Study-area polygon file (GeoJSON/GPKG with a CRS).",
+        ),
+        click.option(
+            "--cell",
+            type=Measure("metres", low=1, low_open=False, high=10_000, example="50"),
+            default=settings.CELL_M,
+            show_default=True,
+            help="Grid cell size (m) of the origins.",
+        ),
+        click.option(
+            "--origin-rule",
+            type=click.Choice(["auto", "residential", "street", "all"]),
+            default="auto",
+            show_default=True,
+            help="Which grid cells count as places people live.",
+        ),
+        click.option(
+            "--origins",
+            "origins_path",
+            type=click.Path(dir_okay=False, path_type=str),
+            default=None,
+            help="Planner's layer of residential places instead of the grid.",
+        ),
+        click.option("--population", default=None, help="Population column of --origins."),
+    ]
+    func = _collect(func, "origin_args", OriginArgs, opts)
+    return out_dir_option(func)
+
+
+#: ``--out DIR``: the output folder of a command writing a set of files.
+out_dir_option = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    required=True,
+    help="Output folder.",
+)
+
+
+#: ``--layers DIR``: a planner's replacement district layers (check with :func:`check_layers_dir`).
+layers_option = click.option(
+    "--layers",
+    "layers_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of replacement district layers (overrides the shipped ones file by file).",
+)
+
+
+tiles_option = click.option(
+    "--tiles",
+    type=click.Choice(list(settings.TILES)),
+    default=None,
+    help="Background tiles (default osm; none with --offline). amap shifts overlays to GCJ-02.",
+)
+tianditu_key_option = click.option(
+    "--tianditu-key", default=None, help="API key for --tiles tianditu (天地图)."
+)
+offline_option = click.option(
+    "--offline",
+    is_flag=True,
+    default=False,
+    help="Inline Leaflet and jQuery so the HTML works with no internet.",
+)

@@ -1,0 +1,69 @@
+"""The one-page HTML summary of a scenario comparison (tables and an offline delta map).
+
+Every name is escaped with :func:`gcgeo.escape.html_text`; the map is a fragment made by
+:mod:`gcgeo.maps`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .escape import html_text
+
+__all__ = ["delta_map_html", "summary_html"]
+
+
+def summary_html(result: Any, map_html: str | None = None) -> str:
+    """A one-page, self-contained HTML summary of a scenario comparison.
+
+    Every name is escaped. ``map_html`` (e.g. a folium delta map from
+    ``gcgeo.maps``) is inserted where the ``<!-- gcgeo:map -->`` hook stands.
+    """
+    e = html_text
+    parts = [
+        "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>",
+        "<title>gcgeo scenario summary 情景对比</title><style>",
+        "body{font-family:sans-serif;margin:2em;max-width:1100px}",
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
+        "text-align:right}th{background:#eee}td.l{text-align:left}.up{color:#186a1e}.down{color:#b00}",
+        "</style></head><body><h1>情景对比 Scenario comparison</h1>",
+    ]
+    for sc in result.scenarios:
+        t = result.tables[sc.name]
+        parts.append(
+            f"<h2>{e(sc.name)}</h2><p>{e(sc.description)} Persona: {e(sc.persona)} "
+            f"({sc.speed_mps:g} m/s); {len(sc.add_facilities)} facilities added, "
+            f"{len(sc.remove_facilities)} removed, {len(sc.add_links)} links added. "
+            f"Source: {e(sc.source)}</p>"
+        )
+        parts.append(
+            "<table><tr><th>category</th><th>area</th><th>threshold m</th><th>before</th>"
+            "<th>after</th><th>change</th><th>gained</th><th>lost</th></tr>"
+        )
+        for r in t.itertuples():
+            cls = "up" if r.delta_share > 0 else ("down" if r.delta_share < 0 else "")
+            parts.append(
+                f"<tr><td class='l'>{e(str(r.category))}</td>"
+                f"<td class='l'>{e(str(r.area_name_zh))} {e(str(r.area_name_en))}</td>"
+                f"<td>{r.threshold_m:g}</td><td>{r.before_share:.1%}</td><td>{r.after_share:.1%}</td>"
+                f"<td class='{cls}'>{r.delta_share:+.1%}</td><td>{r.gained}</td><td>{r.lost}</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append("<!-- gcgeo:map -->")
+    if map_html:
+        parts.append(f"<div class='map'>{map_html}</div>")
+    parts.append(
+        "<p><small>Shares are of origins (or population) within each category's walking "
+        "threshold, scaled to the persona's speed. © OpenStreetMap contributors.</small></p>"
+        "</body></html>"
+    )
+    return "\n".join(parts)
+
+
+def delta_map_html(result: Any) -> str | None:
+    """The delta map (:func:`gcgeo.maps.scenario_delta_map`) as an offline HTML fragment."""
+    from .maps import scenario_delta_map, to_fragment
+
+    return "<h2>地图 Map: 新增/失去可达的起点 origins gaining or losing reach</h2>" + to_fragment(
+        scenario_delta_map(result, offline=True), height="560px"
+    )

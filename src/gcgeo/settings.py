@@ -1,0 +1,89 @@
+"""Every default gcgeo uses, defined once and documented (osmnx ``settings.py`` style).
+
+Modules and command-line options read their defaults from here; nothing else writes these
+values as literals (``tests/test_settings.py`` greps for them). Importing this module costs
+nothing: it imports no third-party package.
+
+Change a value for a whole session from Python (``gcgeo.settings.WALK_SPEED_MPS = 1.0``)
+only before building a study; commands take their own options instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+__all__ = [
+    "CELL_M",
+    "DEFAULT_CRS",
+    "DEMO_DIR",
+    "ELDERLY_SPEED_MPS",
+    "FETCH_BUFFER_M",
+    "FETCH_MAX_BYTES",
+    "FETCH_TIMEOUT_S",
+    "LIFE_CIRCLE_MINUTES",
+    "MAX_ISOCHRONE_BANDS",
+    "MAX_ISOCHRONE_MINUTES",
+    "MAX_SEGMENT_M",
+    "MAX_SNAP_M",
+    "PERSONA_SPEEDS_MPS",
+    "SEARCH_FACTOR",
+    "TILES",
+    "WALK_SPEED_MPS",
+    "WGS84",
+]
+
+# --------------------------------------------------------------------------- coordinates
+
+#: Geographic coordinates of OSM, GeoJSON and every map (WGS-84 longitude/latitude).
+WGS84 = "EPSG:4326"
+#: Metric CRS for 钢城区: CGCS2000 / 3-degree Gauss-Kruger CM 117E (the district lies in its
+#: zone). Data elsewhere gets its local UTM zone instead (see :mod:`gcgeo.network`).
+DEFAULT_CRS = "EPSG:4548"
+
+# --------------------------------------------------------------------------- walking
+
+#: Adult walking speed, m/s (about 4 km/h, the value used by life-circle studies).
+WALK_SPEED_MPS = 1.1
+#: Elderly walking speed, m/s (common in 宜老 studies; persona ``elderly``).
+ELDERLY_SPEED_MPS = 0.8
+#: Walking speed of each scenario persona, m/s.
+PERSONA_SPEEDS_MPS = {"adult": WALK_SPEED_MPS, "elderly": ELDERLY_SPEED_MPS}
+#: The life-circle tiers, minutes of walking (GB 50180-2018).
+LIFE_CIRCLE_MINUTES = (5, 10, 15)
+
+# --------------------------------------------------------------------------- network and snapping
+
+#: Farthest a point (home, facility) may lie from the street it is attached to, metres.
+MAX_SNAP_M = 300.0
+#: Longest plausible single OSM segment between two consecutive nodes, metres; longer ones
+#: are reported with their way id (they usually come from broken data).
+MAX_SEGMENT_M = 5000.0
+#: Each category is searched to this many times its threshold (and at least a 15-minute
+#: walk), so maps can show "> threshold" streets and not just the covered ones.
+SEARCH_FACTOR = 2.0
+
+# --------------------------------------------------------------------------- origins
+
+#: Grid cell size of origins (one origin per cell where people live), metres.
+CELL_M = 100.0
+
+# --------------------------------------------------------------------------- outputs
+
+#: Background tiles a map may use: OpenStreetMap, 天地图 Tianditu (needs a key), 高德 AMap
+#: (GCJ-02: overlays are shifted), or none (offline maps draw the street network instead).
+TILES = ("osm", "tianditu", "amap", "none")
+
+#: Most bands one isochrone map draws, and the longest band, minutes.
+MAX_ISOCHRONE_BANDS = 12
+MAX_ISOCHRONE_MINUTES = 120.0
+#: Where ``gcgeo demo`` writes by default (relative to the current folder).
+DEMO_DIR = PurePosixPath("maps") / "demo"
+
+# --------------------------------------------------------------------------- fetching
+
+#: Metres added around a fetched area so walks crossing its edge are not cut.
+FETCH_BUFFER_M = 1000.0
+#: Total deadline of one Overpass download, seconds (also the server-side query limit).
+FETCH_TIMEOUT_S = 180.0
+#: Largest Overpass answer accepted, bytes after decompression (2 GiB).
+FETCH_MAX_BYTES = 2 << 30
