@@ -76,9 +76,9 @@ def read_barriers(path: str | os.PathLike, clip: BaseGeometry | None = None) -> 
     """
     import osmium
 
-    from .osm import _check_path
+    from .osm import check_path
 
-    p = _check_path(path)
+    p = check_path(path)
     rows: list[tuple[str, str, int]] = []
     geoms: list[BaseGeometry] = []
     fp = osmium.FileProcessor(str(p), osmium.osm.WAY | osmium.osm.NODE).with_locations()

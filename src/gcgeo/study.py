@@ -73,7 +73,7 @@ def open_study(
     Study
     """
     from . import cache as _cache
-    from .osm import _check_path
+    from .osm import check_path
 
     t0 = time.perf_counter()
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
@@ -82,7 +82,7 @@ def open_study(
     entry = None
     settings = None
     if root is not None:
-        _check_path(osm_path)
+        check_path(osm_path)
         settings = _cache.study_settings(cat, include_private, crs, clip)
         entry = _cache.load_study_entry(root, osm_path, settings)
     if entry is not None:
