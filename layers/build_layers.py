@@ -311,9 +311,13 @@ def main() -> None:
         "planned_facilities.geojson": build_facilities(),
         "renewal_register.csv": build_register(),
     }
+    # the planner-facing copy here, and the same bytes as package data for wheel installs
+    packaged = ROOT / "src" / "gcgeo" / "data" / "layers"
+    packaged.mkdir(parents=True, exist_ok=True)
     for name, text in out.items():
-        (HERE / name).write_text(text, encoding="utf-8")
-        print(f"wrote {HERE / name}")
+        for folder in (HERE, packaged):
+            (folder / name).write_text(text, encoding="utf-8")
+            print(f"wrote {folder / name}")
     if not args.no_png:
         from gcgeo.layers import plot_layers
 
