@@ -2,7 +2,9 @@
 
 The district's area layers (:data:`gcgeo.layers.AREA_LAYERS`: zones, wings, renewal
 areas) break every coverage result down; :func:`assign_areas` labels points with them and
-:func:`coverage_by_area` turns reached-flags into one row of shares per area.
+:func:`coverage_by_area` turns reached-flags into one row of shares per area. Both use
+the one point-in-area rule, :func:`gcgeo.coverage.point_in_area`, which the scenario
+delta tables use too.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from ._errors import InputError
 from .columns import COMPLETENESS, POPULATION, reached_col
-from .crs import DEFAULT_CRS
+from .coverage import point_in_area
 from .layers import AREA_LAYERS, load_layer
 
 __all__ = ["AREA_COLUMNS", "assign_areas", "coverage_by_area"]
@@ -27,24 +28,14 @@ __all__ = ["AREA_COLUMNS", "assign_areas", "coverage_by_area"]
 AREA_COLUMNS = dict(zip(AREA_LAYERS, ("zone", "wing", "renewal_area"), strict=True))
 
 
-def _points_wgs84(points_gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    if not isinstance(points_gdf, gpd.GeoDataFrame):
-        raise InputError("assign_areas needs a GeoDataFrame of points; build one with geopandas.")
-    if points_gdf.crs is None:
-        raise InputError(
-            "The points have no CRS; set it (e.g. gdf.set_crs(4326) for WGS-84 or "
-            f"gdf.set_crs('{DEFAULT_CRS}') for projected metres) before assigning areas."
-        )
-    geo = points_gdf.geometry
-    if not (geo.geom_type.dropna() == "Point").all():
-        geo = geo.representative_point()
-    return geo.to_crs("EPSG:4326")
-
-
 def assign_areas(
     points_gdf: gpd.GeoDataFrame, layers_dir: str | os.PathLike | None = None
 ) -> pd.DataFrame:
     """Which zone, wing and renewal area each point lies in.
+
+    Membership follows the one rule of :func:`gcgeo.coverage.point_in_area`: inside or on
+    the boundary, tested in EPSG:4548, a point on a shared border (or in overlapping
+    areas) going to the first area in the layer's order.
 
     Parameters
     ----------
@@ -57,23 +48,22 @@ def assign_areas(
     -------
     pandas.DataFrame
         Indexed like ``points_gdf`` with columns ``zone``, ``wing``, ``renewal_area``
-        holding the area's ``code`` (NaN when the point is in none). Where areas of one
-        layer overlap, the first feature of the layer wins.
+        (:data:`AREA_COLUMNS`) holding the area's ``code`` (NaN when the point is in none).
+
+    Raises
+    ------
+    InputError
+        ``points_gdf`` is not a GeoDataFrame or has no CRS.
     """
-    pts = _points_wgs84(points_gdf)
+    if not isinstance(points_gdf, gpd.GeoDataFrame):
+        raise InputError("assign_areas needs a GeoDataFrame of points; build one with geopandas.")
     out = pd.DataFrame(index=points_gdf.index)
-    geoms = pts.values
-    for layer, col in zip(AREA_LAYERS, ("zone", "wing", "renewal_area"), strict=True):
+    for layer, col in AREA_COLUMNS.items():
         areas = load_layer(layer, layers_dir)
         codes = areas["code"].astype(str).to_numpy(object)
-        tree = shapely.STRtree(areas.geometry.values)
-        pi, ai = tree.query(geoms, predicate="intersects")
-        value = np.full(len(geoms), np.nan, dtype=object)
-        # first feature of the layer wins: sort pairs by (point, area) and keep each point's first
-        order = np.lexsort((ai, pi))
-        pi, ai = pi[order], ai[order]
-        _, first = np.unique(pi, return_index=True)
-        value[pi[first]] = codes[ai[first]]
+        pos = point_in_area(points_gdf, areas)
+        value = np.full(len(pos), np.nan, dtype=object)
+        value[pos >= 0] = codes[pos[pos >= 0]]
         out[col] = value
     return out
 
@@ -131,7 +121,7 @@ def coverage_by_area(
     )
     where = assign_areas(origins_gdf, layers_dir)
     rows = []
-    for layer, col in zip(AREA_LAYERS, ("zone", "wing", "renewal_area"), strict=True):
+    for layer, col in AREA_COLUMNS.items():
         areas = load_layer(layer, layers_dir)
         member = where[col].to_numpy(object)
         for _, a in areas.iterrows():

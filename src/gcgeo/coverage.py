@@ -1,8 +1,13 @@
-"""Origins, coverage shares and life-circle completeness.
+"""Origins, coverage shares, life-circle completeness, and the point-in-area rule.
 
 Origins are where people start walking: a regular grid over the study area
 (kept only where people live, by a rule every output states) or a planner's
 layer of residential places with an optional population column.
+
+:func:`point_in_area` is the only rule deciding which area (zone, wing, renewal
+area, or a scenario's ``--areas`` polygon) a point belongs to; the by-area tables of
+:mod:`gcgeo.by_area` and the scenario delta tables of :mod:`gcgeo.scenario.compare`
+both use it, so the same origin is counted in the same area everywhere.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from shapely.geometry.base import BaseGeometry
 from ._errors import InputError
 from .catalogue import Category
 from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col, tier_col
+from .crs import DEFAULT_CRS
 from .engine import DEFAULT_SPEED_MPS, node_distances, point_distances
 from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, snap_points
 
 __all__ = [
+    "AREA_CRS",
+    "AREA_RULE",
     "DEFAULT_CELL_M",
     "search_limit",
     "ORIGIN_RULES",
@@ -34,6 +42,7 @@ __all__ = [
     "street_minutes",
     "grid_origins",
     "origins_from_layer",
+    "point_in_area",
     "project_points",
 ]
 
@@ -65,6 +74,80 @@ def project_points(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
     g = gdf.geometry.to_crs(crs)
     pts = g.representative_point() if not (g.geom_type == "Point").all() else g
     return shapely.get_coordinates(pts.values).reshape(-1, 2)
+
+
+#: The one metric CRS every point-in-area test is evaluated in (CGCS2000 / 3-degree
+#: Gauss-Kruger CM 117E, the zone 钢城区 lies in), whatever CRS the inputs come in.
+AREA_CRS = DEFAULT_CRS
+#: :func:`point_in_area` in one sentence (for documentation and outputs).
+AREA_RULE = (
+    f"a point belongs to an area when it lies inside the area's polygon or on its boundary, "
+    f"tested in {AREA_CRS}; a point on a border shared by several areas of one layer (or "
+    "inside overlapping areas) belongs to the first of them in the layer's row order"
+)
+
+
+def point_in_area(points: gpd.GeoDataFrame | gpd.GeoSeries, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Which area of a layer each point belongs to: the only point-in-area rule of gcgeo.
+
+    The rule (:data:`AREA_RULE`):
+
+    1. Points and area polygons are both projected to :data:`AREA_CRS` (EPSG:4548) and
+       tested there, so the answer does not depend on the CRS either comes in.
+       A geometry that is not a point is represented by its
+       :meth:`~shapely.Geometry.representative_point` in that CRS.
+    2. A point belongs to an area when it lies inside the polygon **or on its boundary**
+       (shapely ``intersects``, i.e. the polygon *covers* the point).
+    3. Ties (a point on a border two areas share, or inside two overlapping areas) go to
+       the **first area in the layer's row order**, so each point belongs to at most one
+       area of a layer and the per-area counts add up to the points inside the layer.
+    4. Points with no geometry, and points outside every area, belong to none (``-1``).
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame or GeoSeries
+        Points in any CRS (e.g. EPSG:4548 origins).
+    areas : geopandas.GeoDataFrame
+        The area layer (polygons, any CRS), in the order ties are broken by.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        One entry per point: the row position (0-based) in ``areas`` of the area the
+        point belongs to, or ``-1``.
+
+    Raises
+    ------
+    InputError
+        ``points`` is not a GeoDataFrame/GeoSeries, either input has no CRS, or a point
+        cannot be expressed in :data:`AREA_CRS` (non-finite coordinates).
+    """
+    if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
+        raise InputError(
+            "Assigning areas needs a GeoDataFrame of points; build one with geopandas."
+        )
+    if points.crs is None:
+        raise InputError(
+            "The points have no CRS; set it (e.g. gdf.set_crs(4326) for WGS-84 or "
+            f"gdf.set_crs('{DEFAULT_CRS}') for projected metres) before assigning areas."
+        )
+    if not isinstance(areas, gpd.GeoDataFrame | gpd.GeoSeries) or areas.crs is None:
+        raise InputError("area layer has no CRS; save it with one (e.g. EPSG:4326).")
+    geo = points.geometry.to_crs(AREA_CRS)
+    if not (geo.geom_type.dropna() == "Point").all():
+        geo = geo.representative_point()
+    pts = np.asarray(geo.values, dtype=object)
+    if not np.isfinite(shapely.get_coordinates(pts)).all():
+        raise InputError(
+            f"Some points have coordinates that cannot be expressed in {AREA_CRS} (NaN or "
+            "infinite after projection); drop them or fix their CRS before assigning areas."
+        )
+    polys = np.asarray(areas.geometry.to_crs(AREA_CRS).values, dtype=object)
+    out = np.full(len(pts), len(polys), dtype=np.int64)
+    pi, ai = shapely.STRtree(polys).query(pts, predicate="intersects")
+    np.minimum.at(out, pi, ai.astype(np.int64))  # ties: the first area in the layer's order
+    out[out == len(polys)] = -1
+    return out
 
 
 def _study_area(net: StreetNetwork, boundary: Any) -> BaseGeometry:

@@ -1,5 +1,9 @@
 """Coverage before and after scenarios: delta tables by category and area, changed origins.
 
+Origins are counted in areas by the one point-in-area rule,
+:func:`gcgeo.coverage.point_in_area`, so a zone holds the same origins here as in the
+by-area table of ``gcgeo coverage``.
+
 A persona changes the walking speed. Life-circle thresholds are walking times
 (5/10/15 minutes) stated as distances at the reference adult pace of 1.1 m/s,
 so a persona's distance threshold is ``max_distance_m × speed / 1.1``: an
@@ -16,12 +20,11 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from .._errors import InputError, ScenarioError
 from ..catalogue import Category
 from ..columns import POPULATION, dist_col, reached_col
-from ..coverage import CoverageResult, compute_coverage
+from ..coverage import CoverageResult, compute_coverage, point_in_area
 from ..network import StreetNetwork
 from ..snap import DEFAULT_MAX_SNAP_M
 from .edit import apply_scenario
@@ -43,7 +46,24 @@ def persona_categories(categories: Sequence[Category], speed_mps: float) -> list
 def area_membership(
     origins: gpd.GeoDataFrame, areas: gpd.GeoDataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (origin position, area position) for origins inside each area polygon.
+    """Pairs (origin position, area position) of the origins each area counts.
+
+    Membership is the one rule of :func:`gcgeo.coverage.point_in_area` (inside or on the
+    boundary, tested in EPSG:4548, a shared border or an overlap going to the first area
+    in the layer's order), the rule ``gcgeo coverage`` uses for its by-area table: each
+    origin is in at most one area.
+
+    Parameters
+    ----------
+    origins : geopandas.GeoDataFrame
+        Origin points (any CRS).
+    areas : geopandas.GeoDataFrame
+        Polygons with ``code``, ``name_zh``, ``name_en`` (any CRS).
+
+    Returns
+    -------
+    o_idx, a_idx : numpy.ndarray of int64
+        Positions in ``origins`` and ``areas``, ordered by origin.
 
     Raises
     ------
@@ -55,15 +75,9 @@ def area_membership(
         raise InputError(
             f"area layer lacks column(s) {', '.join(missing)}; it needs code, name_zh, name_en."
         )
-    if areas.crs is None:
-        raise InputError("area layer has no CRS; save it with one (e.g. EPSG:4326).")
-    geoms = areas.to_crs(origins.crs).geometry.values
-    tree = shapely.STRtree(geoms)
-    pts = origins.geometry.values
-    if not (origins.geom_type == "Point").all():
-        pts = origins.geometry.representative_point().values
-    o_idx, a_idx = tree.query(pts, predicate="within")
-    return o_idx.astype(np.int64), a_idx.astype(np.int64)
+    pos = point_in_area(origins, areas)
+    o_idx = np.flatnonzero(pos >= 0).astype(np.int64)
+    return o_idx, pos[o_idx]
 
 
 @dataclass
@@ -185,7 +199,8 @@ def compare(
         Compared side by side, each against its own baseline (same persona).
     areas : GeoDataFrame, optional
         Zones or renewal areas (``code``, ``name_zh``, ``name_en``, polygons);
-        adds one row per (category, area).
+        adds one row per (category, area). Origins are counted in areas by
+        :func:`gcgeo.coverage.point_in_area`, as in ``gcgeo coverage``.
     max_snap, limit : float
         See :func:`gcgeo.coverage.compute_coverage`.
 
