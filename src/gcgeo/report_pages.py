@@ -1,0 +1,239 @@
+"""The HTML pages of the area reports: one page per zone or renewal area, and the index.
+
+Every name from OSM, layers or catalogues goes through :func:`gcgeo.escape.html_text` (links:
+:func:`~gcgeo.escape.link_path`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .escape import html_text, link_path
+
+#: Area layers that get one report each: (layer name, column of the origins, file prefix).
+REPORT_LAYERS: tuple[tuple[str, str, str], ...] = (
+    ("zones", "zone", "zone"),
+    ("renewal_areas", "renewal_area", "renewal"),
+)
+__all__ = ["LAYER_TITLES", "REPORT_LAYERS", "AreaReport", "area_report_html", "index_html"]
+
+#: Titles of the area layers in reports.
+LAYER_TITLES = {"zones": "五区 Strategy zone", "renewal_areas": "更新片区 Renewal area"}
+
+_e = html_text
+
+
+_STATUS = {"checked": "已核实 checked", "to_confirm": "待确认 to confirm"}
+
+
+_CONFIDENCE = {
+    "official": "官方 official",
+    "estimate": "估计 estimate — not official",
+    "estimated": "估计 estimate — not official",
+    "draft": "草案 draft — not official",
+}
+
+
+_TITLE = "15分钟生活圈步行可达报告 15-minute life-circle walking report"
+
+
+_CSS = (
+    "body{font-family:'WenQuanYi Micro Hei','Microsoft YaHei','PingFang SC',sans-serif;"
+    "margin:1.5em auto;max-width:1100px;padding:0 1em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
+    "text-align:right}th{background:#eee}td.l,th.l{text-align:left}"
+    ".note{padding:6px 10px;border-left:5px solid #b35806;background:#fff3e0}"
+    ".synthetic{padding:6px 10px;border-left:5px solid #b2182b;background:#fde0dd;font-weight:bold}"
+    "footer{margin-top:1.5em;font-size:85%;color:#555}"
+)
+
+
+@dataclass
+class AreaReport:
+    """One area's report: where it goes and what it says."""
+
+    layer: str
+    code: str
+    name_zh: str
+    name_en: str
+    confidence: str
+    filename: str
+    origins: int
+    mean_completeness: float
+    html: str
+
+
+def _confidence_note(confidence: str, source: str) -> str:
+    conf = (confidence or "").strip().lower()
+    label = _CONFIDENCE.get(conf, _e(confidence) or "未说明 not stated")
+    src = f" 来源 Source: {_e(source)}" if source else ""
+    if conf == "official":
+        return f"<p>边界 Outline: {label}.{src}</p>"
+    return (
+        f"<p class='note'><b>{label}</b> — 边界为草拟或估计，并非官方范围 "
+        f"the outline is drafted or estimated, not the official extent.{src}</p>"
+    )
+
+
+def _table_html(table: pd.DataFrame) -> str:
+    weighted = table["population"].notna().any()
+    head = (
+        "<tr><th class='l'>类别 Category</th><th>标准 Threshold (m)</th>"
+        "<th class='l'>标准状态 Threshold status</th><th>起点 Origins</th>"
+        + ("<th>人口 Population</th>" if weighted else "")
+        + "<th>可达起点 Covered origins</th><th>覆盖率 Covered share</th>"
+        "<th>中位距离 Median distance (m)</th></tr>"
+    )
+    rows = []
+    for r in table.itertuples():
+        share = "—" if pd.isna(r.share) else f"{r.share:.1%}"
+        med = "—" if pd.isna(r.median_dist_m) else f"{r.median_dist_m:,.0f}"
+        status = _STATUS.get(str(r.threshold_status), _e(r.threshold_status))
+        rows.append(
+            f"<tr data-category='{_e(r.category)}'><td class='l'>{_e(r.name_zh)} {_e(r.name_en)}</td>"
+            f"<td>{r.threshold_m:,.0f}</td><td class='l'>{status}</td><td>{r.origins}</td>"
+            + (f"<td>{r.population:,.0f}</td>" if weighted else "")
+            + f"<td>{r.covered}</td>"
+            f"<td class='share' data-share='{'' if pd.isna(r.share) else f'{r.share:.4f}'}'>"
+            f"{share}</td><td>{med}</td></tr>"
+        )
+    return f"<table class='coverage'>{head}{''.join(rows)}</table>"
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang='zh'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{title}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )
+
+
+def area_report_html(
+    area: Mapping[str, Any],
+    layer: str,
+    table: pd.DataFrame,
+    mean_completeness: float,
+    map_html: str | None = None,
+    label: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> str:
+    """The HTML page of one area's report.
+
+    Parameters
+    ----------
+    area : mapping
+        The area's ``code``, ``name_zh``, ``name_en``, ``source``, ``confidence``.
+    layer : str
+        ``"zones"`` or ``"renewal_areas"`` (anything else is shown as is).
+    table : DataFrame
+        :func:`area_table` of the origins inside the area (no rows' origins = none inside).
+    mean_completeness : float
+        Mean life-circle completeness of those origins (NaN when there are none).
+    map_html : str, optional
+        A map fragment (:func:`gcgeo.maps.to_fragment`), inserted as is.
+    label : str, optional
+        Data note put into the title and beside it, e.g. the synthetic-demo label.
+    meta : mapping, optional
+        Run facts shown under the table (origin rule, walking speed).
+
+    Returns
+    -------
+    str
+    """
+    zh, en = _e(area.get("name_zh")), _e(area.get("name_en"))
+    kind = LAYER_TITLES.get(layer, _e(layer))
+    suffix = f" — {_e(label)}" if label else ""
+    title = f"{zh} {en} · {_TITLE}{suffix}"
+    parts = [f"<h1>{zh} {en}<br><small>{_TITLE}{suffix}</small></h1>"]
+    if label:
+        parts.append(f"<p class='synthetic'>示例数据 {_e(label)}</p>")
+    parts.append(f"<p>{kind}: {zh} {en} (<code>{_e(area.get('code'))}</code>)</p>")
+    parts.append(_confidence_note(str(area.get("confidence") or ""), str(area.get("source") or "")))
+    n = int(table["origins"].iloc[0]) if len(table) else 0
+    if n == 0:
+        parts.append(
+            "<p class='empty'><b>本片区内没有起点 No origins lie inside this area</b>, so no "
+            "coverage is reported for it. 检查 Check the study extent (--osm, --boundary) "
+            "or the origin layer (--origins).</p>"
+        )
+    else:
+        parts.append("<h2>分类覆盖 Coverage by category</h2>")
+        parts.append(_table_html(table))
+        comp = "—" if not np.isfinite(mean_completeness) else f"{mean_completeness:.1%}"
+        parts.append(
+            f"<p>平均生活圈完整度 Mean life-circle completeness: <b class='completeness'>{comp}</b> "
+            "(share of life-circle categories within their threshold, averaged over origins).</p>"
+        )
+    if meta:
+        facts = "; ".join(f"{_e(k)}: {_e(v)}" for k, v in meta.items())
+        parts.append(f"<p><small>{facts}</small></p>")
+    if map_html:
+        parts.append("<h2>地图 Map</h2>")
+        parts.append(map_html)
+    parts.append(
+        "<footer>街道与设施数据 Street and facility data: © OpenStreetMap contributors "
+        "(ODbL 1.0). 由 gcgeo 生成 Made with gcgeo."
+        + (f" <b>{_e(label)}</b>" if label else "")
+        + "</footer>"
+    )
+    return _page(title, "\n".join(parts))
+
+
+def index_html(
+    reports: Sequence[AreaReport],
+    label: str | None = None,
+    extra_links: Mapping[str, str] | None = None,
+) -> str:
+    """The index page linking every area report.
+
+    Parameters
+    ----------
+    reports : sequence of AreaReport
+    label : str, optional
+        Data note put into the title, e.g. the synthetic-demo label.
+    extra_links : mapping, optional
+        ``{file name: description}`` of other outputs to link (e.g. the CSV tables).
+
+    Returns
+    -------
+    str
+    """
+    suffix = f" — {_e(label)}" if label else ""
+    parts = [f"<h1>钢城区 Gangcheng District<br><small>{_TITLE}{suffix}</small></h1>"]
+    if label:
+        parts.append(f"<p class='synthetic'>示例数据 {_e(label)}</p>")
+    for layer, _, _ in REPORT_LAYERS:
+        sub = [r for r in reports if r.layer == layer]
+        if not sub:
+            continue
+        parts.append(f"<h2>{LAYER_TITLES[layer]}</h2><table>")
+        parts.append(
+            "<tr><th class='l'>片区 Area</th><th class='l'>边界 Outline</th>"
+            "<th>起点 Origins</th><th>平均完整度 Mean completeness</th></tr>"
+        )
+        for r in sub:
+            conf = _CONFIDENCE.get(r.confidence.strip().lower(), _e(r.confidence))
+            comp = "—" if not np.isfinite(r.mean_completeness) else f"{r.mean_completeness:.1%}"
+            parts.append(
+                f"<tr><td class='l'><a href='{link_path(r.filename)}'>{_e(r.name_zh)} "
+                f"{_e(r.name_en)}</a></td><td class='l'>{conf}</td><td>{r.origins}</td>"
+                f"<td>{comp}</td></tr>"
+            )
+        parts.append("</table>")
+    if extra_links:
+        parts.append("<h2>表格 Tables</h2><ul>")
+        parts += [
+            f"<li><a href='{link_path(f)}'>{_e(f)}</a> — {_e(d)}</li>"
+            for f, d in extra_links.items()
+        ]
+        parts.append("</ul>")
+    parts.append(
+        "<footer>© OpenStreetMap contributors (ODbL 1.0). 由 gcgeo 生成 Made with gcgeo."
+        + (f" <b>{_e(label)}</b>" if label else "")
+        + "</footer>"
+    )
+    return _page(f"钢城区 Gangcheng District · {_TITLE}{suffix}", "\n".join(parts))
