@@ -73,3 +73,68 @@ def test_bad_scenarios_name_line_or_key(
 def test_load_scenario_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="does not exist"):
         load_scenario(tmp_path / "nope.toml")
+
+
+_BIG = "9" * 400  # a TOML integer too large for a float
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ('name = "x"\npersona = "elderly"\n[personas]\nelderly = nan\n',
+         ["'personas.elderly'", "nan", "finite", "m/s"]),
+        ('name = "x"\n[personas]\nfast = inf\n', ["'personas.fast'", "inf", "finite", "m/s"]),
+        ('name = "x"\n[personas]\nslow = 0\n', ["'personas.slow'", "m/s", "between 0 and 5"]),
+        ('name = "x"\n[personas]\nslow = true\n', ["'personas.slow'", "m/s"]),
+        ('name = "x"\nlink_max_snap = inf\n', ["'link_max_snap'", "inf", "finite", "metres"]),
+        ('name = "x"\nlink_max_snap = nan\n', ["'link_max_snap'", "nan", "metres"]),
+        ('name = "x"\nlink_max_snap = -inf\n', ["'link_max_snap'", "metres"]),
+        ('name = "x"\nlink_max_snap = 1e9\n', ["'link_max_snap'", "at most 5000", "metres"]),
+        ('name = "x"\n[[add_facility]]\ncategory = "kindergarten"\nlon = nan\nlat = 36.0\n',
+         ["line 2", "[[add_facility]]", "'lon'/'lat'", "nan", "degrees"]),
+        ('name = "x"\n[[add_facility]]\ncategory = "kindergarten"\nlon = 117.8\nlat = -inf\n',
+         ["line 2", "[[add_facility]]", "'lon'/'lat'", "-inf", "degrees"]),
+        (f'name = "x"\n[[add_facility]]\ncategory = "kindergarten"\nlon = {_BIG}\nlat = 36.0\n',
+         ["line 2", "'lon'/'lat'", "inf", "degrees"]),
+        ('name = "x"\n\n[[add_link]]\nline = [[117.8, 36.0], [inf, 36.0]]\n',
+         ["line 3", "[[add_link]]", "'line'[1]", "inf", "degrees"]),
+        ('name = "x"\n[[add_link]]\nconnect = [[nan, 36.0], [117.8, 36.0]]\n',
+         ["line 2", "[[add_link]]", "'connect'[0]", "nan", "degrees"]),
+        ('name = "x"\n[[add_facility]]\nplanned = "P-nowhere"\n',
+         ["line 2", "[[add_facility]]", "'P-nowhere'", "no location", "'planned'"]),
+        ('name = "x"\n[[add_facility]]\nplanned = "P-nan"\n',
+         ["line 2", "[[add_facility]]", "key 'planned'", "'P-nan'", "nan", "degrees"]),
+    ],
+)  # fmt: skip
+def test_non_finite_or_out_of_range_numbers_refused(text: str, needles: list[str]) -> None:
+    layer = gpd.GeoDataFrame(
+        {"id": ["P-nowhere", "P-nan"], "category": ["kindergarten"] * 2},
+        geometry=[None, shapely.Point(float("nan"), 36.0)],
+        crs="EPSG:4326",
+    )
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(text, source="bad.toml", planned=layer)
+    msg = str(exc.value)
+    assert "bad.toml" in msg
+    assert msg.count(". ") == 0 and "\n" not in msg  # one sentence
+    for n in needles:
+        assert n in msg, msg
+
+
+def test_numbers_in_range_accepted() -> None:
+    sc = parse_scenario(
+        'name = "x"\npersona = "p"\nlink_max_snap = 5000\n[personas]\np = 4.99\n'
+        '[[add_facility]]\ncategory = "kindergarten"\nlon = -180\nlat = 90\n'
+    )
+    assert (sc.speed_mps, sc.link_max_snap) == (4.99, 5000.0)
+    assert (sc.add_facilities[0].lon, sc.add_facilities[0].lat) == (-180.0, 90.0)
+
+
+def test_planned_facility_blank_name_is_empty() -> None:
+    layer = gpd.GeoDataFrame(
+        {"id": ["P1"], "category": ["kindergarten"], "name": [float("nan")]},
+        geometry=[shapely.Point(117.8, 36.0)],
+        crs="EPSG:4326",
+    )
+    sc = parse_scenario('name = "x"\n[[add_facility]]\nplanned = "P1"\n', planned=layer)
+    assert sc.add_facilities[0].name == ""

@@ -8,6 +8,7 @@ range, with their unit in the message.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 
 from .._errors import ScenarioError
 from ..catalogue import Catalogue, load_catalogue
@@ -26,6 +26,8 @@ __all__ = [
     "DEFAULT_LINK_SNAP_M",
     "DEFAULT_PERSONAS",
     "DEFAULT_PLANNED_PATH",
+    "MAX_LINK_SNAP_M",
+    "PERSONA_SPEED_RANGE_MPS",
     "REFERENCE_SPEED_MPS",
     "AddFacility",
     "AddLink",
@@ -41,6 +43,10 @@ DEFAULT_PERSONAS: dict[str, float] = {"adult": 1.1, "elderly": 0.8, "child": 0.9
 REFERENCE_SPEED_MPS = 1.1
 #: Link endpoints farther than this from every street are an error.
 DEFAULT_LINK_SNAP_M = 50.0
+#: Largest ``link_max_snap`` a scenario may set, metres (as the CLI's ``--max-snap``).
+MAX_LINK_SNAP_M = 5000.0
+#: A persona's walking speed must lie strictly between these, m/s.
+PERSONA_SPEED_RANGE_MPS = (0.0, 5.0)
 #: Where planned facilities live (another branch provides the file).
 DEFAULT_PLANNED_PATH = Path("layers") / "planned_facilities.geojson"
 _PLANNED_ID_COLUMNS = ("planned_id", "id", "facility_id", "code")
@@ -126,26 +132,60 @@ def _table_lines(text: str, table: str) -> tuple[int, ...]:
     return tuple(text.count("\n", 0, m.start()) + 1 for m in pat.finditer(text))
 
 
+def _is_number(v: Any) -> bool:
+    """A TOML integer or float (``true``/``false`` are not numbers)."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _as_float(v: int | float) -> float:
+    """``float(v)``, with integers too large for a float (TOML allows any length) as inf."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 def _lonlat_pair(v: Any, where: str) -> tuple[float, float]:
-    ok = (
-        isinstance(v, list | tuple)
-        and len(v) == 2
-        and all(isinstance(c, int | float) and not isinstance(c, bool) for c in v)
-    )
+    ok = isinstance(v, list | tuple) and len(v) == 2 and all(_is_number(c) for c in v)
     if not ok:
         raise ScenarioError(
             f"{where}: {v!r} is not a [lon, lat] pair of numbers; write [117.8, 36.2]."
         )
-    lon, lat = float(v[0]), float(v[1])
+    lon, lat = _as_float(v[0]), _as_float(v[1])
     _check_lonlat(lon, lat, where)
     return lon, lat
 
 
 def _check_lonlat(lon: float, lat: float, where: str) -> None:
-    if not (np.isfinite(lon) and np.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+    ok = math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90
+    if not ok:
         raise ScenarioError(
-            f"{where}: lon/lat ({lon}, {lat}) is not a WGS-84 coordinate; give lon then lat in degrees."
+            f"{where}: lon/lat ({lon}, {lat}) is not a WGS-84 coordinate; give lon then lat "
+            "in degrees, finite, lon from -180 to 180 and lat from -90 to 90."
         )
+
+
+def _speed(v: Any, source: str, key: str) -> float:
+    """A persona's walking speed (m/s), finite and inside :data:`PERSONA_SPEED_RANGE_MPS`."""
+    low, high = PERSONA_SPEED_RANGE_MPS
+    speed = _as_float(v) if _is_number(v) else math.nan
+    if not (math.isfinite(speed) and low < speed < high):
+        raise ScenarioError(
+            f"Scenario {source}: key {key!r} = {v!r} must be a finite walking speed in m/s "
+            f"between {low:g} and {high:g} (exclusive), such as 0.8."
+        )
+    return speed
+
+
+def _snap_distance(v: Any, source: str) -> float:
+    """``link_max_snap`` (m): finite, above 0 and at most :data:`MAX_LINK_SNAP_M`."""
+    snap_m = _as_float(v) if _is_number(v) else math.nan
+    if not (math.isfinite(snap_m) and 0 < snap_m <= MAX_LINK_SNAP_M):
+        raise ScenarioError(
+            f"Scenario {source}: key 'link_max_snap' = {v!r} must be a finite number of metres "
+            f"above 0 and at most {MAX_LINK_SNAP_M:g}, such as 50."
+        )
+    return snap_m
 
 
 def _load_planned(planned: PlannedSource, where: str) -> gpd.GeoDataFrame:
@@ -193,7 +233,13 @@ def _planned_facility(
             f"{where}: the planned-facility layer has no CRS; save it with EPSG:4326."
         )
     g = row.to_crs("EPSG:4326").geometry.iloc[0]
+    if g is None or g.is_empty:
+        raise ScenarioError(
+            f"{where}: planned facility {pid!r} has no location in the planned-facility layer; "
+            "give lon and lat instead of key 'planned'."
+        )
     pt = g if g.geom_type == "Point" else g.representative_point()
+    _check_lonlat(float(pt.x), float(pt.y), f"{where} key 'planned' = {pid!r}")
     category = entry.get("category")
     if category is None:
         category = row["category"].iloc[0] if "category" in row.columns else None
@@ -201,7 +247,10 @@ def _planned_facility(
         raise ScenarioError(
             f'{where}: planned facility {pid!r} has no category; add category = "..." to the entry.'
         )
-    name = str(entry.get("name") or (row["name"].iloc[0] if "name" in row.columns else "") or "")
+    layer_name = row["name"].iloc[0] if "name" in row.columns else ""
+    if layer_name is None or (isinstance(layer_name, float) and math.isnan(layer_name)):
+        layer_name = ""  # a blank cell
+    name = str(entry.get("name") or layer_name or "")
     return category, float(pt.x), float(pt.y), name
 
 
@@ -258,23 +307,14 @@ def parse_scenario(
     if not isinstance(raw_personas, Mapping):
         raise ScenarioError(f"Scenario {source}: key 'personas' must be a table [personas].")
     for k, v in raw_personas.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 5:
-            raise ScenarioError(
-                f"Scenario {source}: key 'personas.{k}' = {v!r} must be a walking speed in m/s "
-                "between 0 and 5, e.g. 0.8."
-            )
-        personas[str(k)] = float(v)
+        personas[str(k)] = _speed(v, source, f"personas.{k}")
     persona = data.get("persona", "adult")
     if not isinstance(persona, str) or persona not in personas:
         raise ScenarioError(
             f"Scenario {source}: key 'persona' = {persona!r} is unknown; use one of "
             f"{', '.join(sorted(personas))} or define it under [personas]."
         )
-    snap_m = data.get("link_max_snap", DEFAULT_LINK_SNAP_M)
-    if isinstance(snap_m, bool) or not isinstance(snap_m, int | float) or not snap_m > 0:
-        raise ScenarioError(
-            f"Scenario {source}: key 'link_max_snap' must be a positive number of metres."
-        )
+    snap_m = _snap_distance(data.get("link_max_snap", DEFAULT_LINK_SNAP_M), source)
 
     def tables(key: str) -> list[Mapping[str, Any]]:
         raw = data.get(key, [])
@@ -305,7 +345,7 @@ def parse_scenario(
                 raise ScenarioError(
                     f"{where}: key 'lon'/'lat' is missing; add lon and lat or planned = \"<id>\"."
                 )
-            lon, lat = _lonlat_pair([e["lon"], e["lat"]], where)
+            lon, lat = _lonlat_pair([e["lon"], e["lat"]], f"{where} key 'lon'/'lat'")
             category = e.get("category")
             fname = str(e.get("name", ""))
         if not isinstance(category, str) or category not in cat:
