@@ -24,7 +24,7 @@ from .crs import DEFAULT_CRS
 __all__ = ["isochrone_polygons", "reached_streets"]
 
 
-def _check_frame(gdf: Any, what: str, columns: Iterable[str] = ()) -> None:
+def check_frame(gdf: Any, what: str, columns: Iterable[str] = ()) -> None:
     """Refuse a frame that is no GeoDataFrame, has no CRS or lacks ``columns``.
 
     Shared with :mod:`gcgeo.maps`, which checks its layers' frames the same way.
@@ -67,7 +67,7 @@ def reached_streets(
         One row per reached piece: ``edge`` (index label of the segment), ``reached_m``
         (piece length in metres), ``geometry``; in the CRS of ``edges``.
     """
-    _check_frame(edges, "The streets frame", ["u", "v", "length"])
+    check_frame(edges, "The streets frame", ["u", "v", "length"])
     d = np.asarray(node_dist, dtype=float)
     u = edges["u"].to_numpy(dtype=np.int64)
     v = edges["v"].to_numpy(dtype=np.int64)
@@ -163,7 +163,7 @@ def isochrone_polygons(
         Columns ``minutes``, ``reached_m`` (street length reached) and polygon ``geometry``,
         one row per band in ascending order, in the CRS of ``edges``.
     """
-    _check_frame(edges, "The streets frame", ["u", "v", "length"])
+    check_frame(edges, "The streets frame", ["u", "v", "length"])
     if not edges.crs.is_projected:
         raise InputError(
             f"The streets frame is in {edges.crs.to_string()} (degrees); project it to metres "

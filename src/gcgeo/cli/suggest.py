@@ -31,9 +31,9 @@ __all__ = ["suggest"]
 
 def _read_candidates_csv(path: str) -> gpd.GeoDataFrame:
     """Candidate sites CSV with ``id, lon, lat`` (WGS-84)."""
-    from ..facilities import _read_csv
+    from ..facilities import read_table
 
-    df = _read_csv(path, "Candidates")
+    df = read_table(path, "Candidates")
     missing = [c for c in ("id", "lon", "lat") if c not in df.columns]
     if missing:
         raise InputError(

@@ -34,16 +34,32 @@ if TYPE_CHECKING:
     from ._elements import Legend
 
 __all__ = [
+    "add_osm_attribution",
     "BAND_COLOURS",
     "BAND_LABELS",
     "BAND_LIMITS",
-    "OSM_ATTRIBUTION",
-    "TILES",
-    "TileName",
+    "CATEGORY_COLOURS",
+    "category_meta",
+    "COMPLETENESS_COLOURS",
+    "COMPLETENESS_LABELS",
+    "CONFIDENCE_LABELS",
+    "feature_collection",
+    "feature_group",
+    "finish",
+    "geojson_layer",
+    "legend_of",
+    "MAJOR_HIGHWAYS",
+    "map_for",
     "minute_band",
     "new_map",
+    "numeric_column",
+    "OSM_ATTRIBUTION",
     "page_title",
+    "TileName",
+    "TILES",
     "title_box",
+    "to_map_geoms",
+    "UNCERTAIN",
 ]
 
 WGS84 = "EPSG:4326"
@@ -61,7 +77,7 @@ BAND_LABELS = (
 )
 BAND_COLOURS = ("#1a9850", "#91cf60", "#fdae61", "#d73027", "#8c8c8c")
 
-_COMPLETENESS_LABELS = (
+COMPLETENESS_LABELS = (
     "100 % 全部可达 all reached",
     "75–99 %",
     "50–74 %",
@@ -69,9 +85,9 @@ _COMPLETENESS_LABELS = (
     "0–24 %",
     "无数据 no data",
 )
-_COMPLETENESS_COLOURS = ("#1a9641", "#a6d96a", "#ffffbf", "#fdae61", "#d7191c", "#bdbdbd")
+COMPLETENESS_COLOURS = ("#1a9641", "#a6d96a", "#ffffbf", "#fdae61", "#d7191c", "#bdbdbd")
 
-_CATEGORY_COLOURS = (
+CATEGORY_COLOURS = (
     "#1f77b4",
     "#ff7f0e",
     "#2ca02c",
@@ -84,16 +100,16 @@ _CATEGORY_COLOURS = (
     "#7f7f7f",
 )
 
-_CONFIDENCE_LABELS = {
+CONFIDENCE_LABELS = {
     "draft": "草案 draft",
     "estimate": "估计 estimate",
     "estimated": "估计 estimate",
     "official": "官方 official",
     "verified": "已核实 verified",
 }
-_UNCERTAIN = {"draft", "estimate", "estimated"}
+UNCERTAIN = {"draft", "estimate", "estimated"}
 
-_MAJOR_HIGHWAYS = {
+MAJOR_HIGHWAYS = {
     "motorway",
     "trunk",
     "primary",
@@ -134,7 +150,7 @@ class _Category:
     max_distance_m: float | None
 
 
-def _category(cat: Any) -> _Category:
+def category_meta(cat: Any) -> _Category:
     """Read ``id``/``name_zh``/``name_en``/``max_distance_m`` from a str, mapping or object."""
     if isinstance(cat, str):
         return _Category(cat, cat, cat, None)
@@ -154,7 +170,7 @@ def _category(cat: Any) -> _Category:
     )
 
 
-def _numeric(gdf: gpd.GeoDataFrame, column: str, what: str) -> NDArray[np.float64]:
+def numeric_column(gdf: gpd.GeoDataFrame, column: str, what: str) -> NDArray[np.float64]:
     try:
         return pd.to_numeric(gdf[column], errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (ValueError, TypeError) as exc:
@@ -182,7 +198,7 @@ def minute_band(minutes: ArrayLike) -> NDArray[np.int64]:
     return band
 
 
-def _feature_group(name: str, show: bool = True) -> folium.FeatureGroup:
+def feature_group(name: str, show: bool = True) -> folium.FeatureGroup:
     """A layer whose (plain-text) name is escaped: Leaflet shows layer names as HTML."""
     import folium
 
@@ -201,7 +217,7 @@ def _gcj_shift(geoms: NDArray[Any]) -> NDArray[Any]:
     return shapely.transform(geoms, shift)
 
 
-def _to_map_geoms(geoms: gpd.GeoSeries, m: folium.Map, decimals: int = 6) -> NDArray[Any]:
+def to_map_geoms(geoms: gpd.GeoSeries, m: folium.Map, decimals: int = 6) -> NDArray[Any]:
     """Reproject to EPSG:4326, shift to GCJ-02 for AMap maps, and round the coordinates."""
     g = geoms.to_crs(WGS84).values
     arr = np.asarray(g, dtype=object)
@@ -210,7 +226,7 @@ def _to_map_geoms(geoms: gpd.GeoSeries, m: folium.Map, decimals: int = 6) -> NDA
     return _round_coords(arr, decimals)
 
 
-def _feature_collection(geoms: Sequence[Any], props: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def feature_collection(geoms: Sequence[Any], props: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
         "features": [
@@ -255,7 +271,7 @@ def _bounds_4326(obj: Any) -> tuple[float, float, float, float]:
 # --------------------------------------------------------------------------- map elements
 
 
-def _legend(m: folium.Map) -> Legend:
+def legend_of(m: folium.Map) -> Legend:
     """The map's one legend (added on first use); layers add their sections to it."""
     from ._elements import Legend
 
@@ -267,7 +283,7 @@ def _legend(m: folium.Map) -> Legend:
     return legend
 
 
-def _add_osm_attribution(m: folium.Map) -> None:
+def add_osm_attribution(m: folium.Map) -> None:
     """Credit OpenStreetMap in the attribution control, once per map."""
     from ._elements import Attribution
 
@@ -277,7 +293,7 @@ def _add_osm_attribution(m: folium.Map) -> None:
         m.add_child(Attribution(OSM_ATTRIBUTION))
 
 
-def _finish(m: folium.Map) -> folium.Map:
+def finish(m: folium.Map) -> folium.Map:
     """Keep exactly one LayerControl, as the last child (it must follow every layer)."""
     import folium
 
@@ -292,11 +308,11 @@ def _finish(m: folium.Map) -> folium.Map:
     return m
 
 
-def _map_for(m: folium.Map | None, gdf: gpd.GeoDataFrame) -> folium.Map:
+def map_for(m: folium.Map | None, gdf: gpd.GeoDataFrame) -> folium.Map:
     return new_map(gdf) if m is None else m
 
 
-def _geojson(
+def geojson_layer(
     data: dict[str, Any],
     style: Mapping[str, Any],
     *,
@@ -403,10 +419,10 @@ def new_map(
         lon, lat = wgs84_to_gcj02(np.array([x0, x1]), np.array([y0, y1]))
         sw, ne = [float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]
     m.fit_bounds([sw, ne])
-    _legend(m)
+    legend_of(m)
     if offline:
         make_offline(m)
-    return _finish(m)
+    return finish(m)
 
 
 def page_title(m: folium.Map, text: str) -> folium.Map:
@@ -442,4 +458,4 @@ def title_box(m: folium.Map, text: str) -> folium.Map:
     from ._elements import TitleBox
 
     m.add_child(TitleBox(str(text)))
-    return _finish(m)
+    return finish(m)

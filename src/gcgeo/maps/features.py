@@ -18,22 +18,22 @@ import pandas as pd
 
 from .._errors import InputError
 from ..escape import css_colour, html_text
-from ..isochrones import _check_frame
+from ..isochrones import check_frame
 from .base import (
-    _CATEGORY_COLOURS,
-    _CONFIDENCE_LABELS,
-    _UNCERTAIN,
+    CATEGORY_COLOURS,
+    CONFIDENCE_LABELS,
+    UNCERTAIN,
     TileName,
-    _add_osm_attribution,
-    _category,
-    _feature_collection,
-    _feature_group,
-    _finish,
-    _geojson,
-    _legend,
-    _map_for,
-    _to_map_geoms,
+    add_osm_attribution,
+    category_meta,
+    feature_collection,
+    feature_group,
+    finish,
+    geojson_layer,
+    legend_of,
+    map_for,
     new_map,
+    to_map_geoms,
 )
 
 if TYPE_CHECKING:
@@ -75,18 +75,18 @@ def facilities_layer(
     """
     import folium
 
-    _check_frame(facilities, "The facilities frame", ["name", "category"])
-    m = _map_for(m, facilities)
+    check_frame(facilities, "The facilities frame", ["name", "category"])
+    m = map_for(m, facilities)
     if categories is None:
         categories = sorted(facilities["category"].dropna().astype(str).unique())
-    cats = [_category(c) for c in categories]
-    geoms = _to_map_geoms(facilities.geometry, m)
+    cats = [category_meta(c) for c in categories]
+    geoms = to_map_geoms(facilities.geometry, m)
     cat_values = facilities["category"].astype(str).to_numpy()
     fid = facilities["facility_id"] if "facility_id" in facilities.columns else None
     src = facilities["source"] if "source" in facilities.columns else None
     items = []
     for k, cat in enumerate(cats):
-        colour = _CATEGORY_COLOURS[k % len(_CATEGORY_COLOURS)]
+        colour = CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)]
         label = f"{cat.name_zh} {cat.name_en}"
         sel = np.flatnonzero(cat_values == cat.id)
         items.append(("circle", colour, f"{label} ({len(sel)})"))
@@ -101,9 +101,9 @@ def facilities_layer(
             }
             for i in sel
         ]
-        fg = _feature_group(f"设施 Facilities: {label}")
-        _geojson(
-            _feature_collection(geoms[sel], props),
+        fg = feature_group(f"设施 Facilities: {label}")
+        geojson_layer(
+            feature_collection(geoms[sel], props),
             {"color": "#ffffff", "weight": 1.5, "fillColor": colour, "fillOpacity": 0.95},
             marker=folium.CircleMarker(radius=radius, fill=True),
             tooltip=folium.GeoJsonTooltip(fields=["name", "category"], labels=False),
@@ -113,10 +113,10 @@ def facilities_layer(
             ),
         ).add_to(fg)
         fg.add_to(m)
-    _legend(m).set_section("设施 Facilities", items)
+    legend_of(m).set_section("设施 Facilities", items)
     if src is not None and src.astype(str).str.lower().str.contains("osm").any():
-        _add_osm_attribution(m)
-    return _finish(m)
+        add_osm_attribution(m)
+    return finish(m)
 
 
 def areas_layer(
@@ -150,19 +150,19 @@ def areas_layer(
     """
     import folium
 
-    _check_frame(gdf, "The areas frame", ["code", "name_zh", "name_en", "confidence"])
-    m = _map_for(m, gdf)
-    geoms = _to_map_geoms(gdf.geometry, m)
+    check_frame(gdf, "The areas frame", ["code", "name_zh", "name_en", "confidence"])
+    m = map_for(m, gdf)
+    geoms = to_map_geoms(gdf.geometry, m)
     conf = gdf["confidence"].fillna("").astype(str).str.strip().str.lower().to_numpy()
-    fg = _feature_group(name)
+    fg = feature_group(name)
     for uncertain in (False, True):
-        sel = np.flatnonzero(np.isin(conf, list(_UNCERTAIN)) == uncertain)
+        sel = np.flatnonzero(np.isin(conf, list(UNCERTAIN)) == uncertain)
         if not len(sel):
             continue
         props = []
         for i in sel:
             zh, en, code = (html_text(gdf[c].iloc[i]) for c in ("name_zh", "name_en", "code"))
-            conf_label = _CONFIDENCE_LABELS.get(conf[i], html_text(gdf["confidence"].iloc[i]))
+            conf_label = CONFIDENCE_LABELS.get(conf[i], html_text(gdf["confidence"].iloc[i]))
             src = html_text(gdf["source"].iloc[i]) if "source" in gdf.columns else ""
             tip = f"<b>{zh}</b> {en} ({code})<br>可信度 confidence: {conf_label}"
             if src:
@@ -171,13 +171,13 @@ def areas_layer(
         style = {"color": colour, "weight": 2.5, "fillColor": colour, "fillOpacity": 0.05}
         if uncertain:
             style["dashArray"] = "6 6"
-        _geojson(
-            _feature_collection(geoms[sel], props),
+        geojson_layer(
+            feature_collection(geoms[sel], props),
             style,
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
         ).add_to(fg)
     if label:
-        pts = _to_map_geoms(gpd.GeoSeries(gdf.geometry.representative_point(), crs=gdf.crs), m)
+        pts = to_map_geoms(gpd.GeoSeries(gdf.geometry.representative_point(), crs=gdf.crs), m)
         for i, pt in enumerate(pts):
             zh, en = html_text(gdf["name_zh"].iloc[i]), html_text(gdf["name_en"].iloc[i])
             folium.Marker(
@@ -195,14 +195,14 @@ def areas_layer(
                 interactive=False,
             ).add_to(fg)
     fg.add_to(m)
-    _legend(m).set_section(
+    legend_of(m).set_section(
         name,
         [("outline", colour, "边界 boundary"), ("dashed", colour, "草案/估计 draft/estimate")],
     )
     src_all = gdf["source"].astype(str).str.lower() if "source" in gdf.columns else pd.Series([])
     if src_all.str.contains("osm").any():
-        _add_osm_attribution(m)
-    return _finish(m)
+        add_osm_attribution(m)
+    return finish(m)
 
 
 _DELTA_COLOURS = {"gained": "#1a9850", "lost": "#d73027"}
@@ -250,10 +250,10 @@ def scenario_delta_map(
     base = next(iter(before.values())).origins
     if m is None:
         m = new_map(base, tiles=tiles, offline=offline)
-    fg = _feature_group("起点 Origins")
-    geoms = _to_map_geoms(base.geometry, m)
-    _geojson(
-        _feature_collection(geoms, [{}] * len(geoms)),
+    fg = feature_group("起点 Origins")
+    geoms = to_map_geoms(base.geometry, m)
+    geojson_layer(
+        feature_collection(geoms, [{}] * len(geoms)),
         {"color": "#9e9e9e", "weight": 1, "fillColor": "#bdbdbd", "fillOpacity": 0.5},
         marker=folium.CircleMarker(radius=2, fill=True),
         interactive=False,
@@ -265,7 +265,7 @@ def scenario_delta_map(
         for cat in changes.loc[changes["scenario"] == sc.name, "category"].unique():
             sub = changes[(changes["scenario"] == sc.name) & (changes["category"] == cat)]
             name = f"{cat} 变化 change" + (f" · {sc.name}" if many else "")
-            fg = _feature_group(name)
+            fg = feature_group(name)
             for kind in ("gained", "lost"):
                 part = sub[sub["change"] == kind]
                 if not len(part):
@@ -287,14 +287,14 @@ def scenario_delta_map(
                     )
                 ]
                 colour = _DELTA_COLOURS[kind]
-                _geojson(
-                    _feature_collection(_to_map_geoms(part.geometry, m), props),
+                geojson_layer(
+                    feature_collection(to_map_geoms(part.geometry, m), props),
                     {"color": "#ffffff", "weight": 1, "fillColor": colour, "fillOpacity": 0.9},
                     marker=folium.CircleMarker(radius=radius, fill=True),
                     tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
                 ).add_to(fg)
             fg.add_to(m)
-    _legend(m).set_section(
+    legend_of(m).set_section(
         "情景变化 Scenario change",
         [
             ("circle", _DELTA_COLOURS["gained"], f"{_DELTA_LABELS['gained']} ({counts['gained']})"),
@@ -302,8 +302,8 @@ def scenario_delta_map(
             ("circle", "#bdbdbd", "未变 unchanged / 其他起点 other origins"),
         ],
     )
-    _add_osm_attribution(m)
-    return _finish(m)
+    add_osm_attribution(m)
+    return finish(m)
 
 
 def _fmt_m(v: Any) -> str:
@@ -340,7 +340,7 @@ def planned_facilities_layer(
     """
     import folium
 
-    _check_frame(gdf, "The planned facilities frame", ["name_zh", "name_en"])
+    check_frame(gdf, "The planned facilities frame", ["name_zh", "name_en"])
     located = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     located = located[located.geom_type == "Point"]
     if m is None:
@@ -349,7 +349,7 @@ def planned_facilities_layer(
                 "No planned facility has a location; pass a map m or a layer with points."
             )
         m = new_map(located)
-    fg = _feature_group(name)
+    fg = feature_group(name)
     if len(located):
         props = []
         for i in range(len(located)):
@@ -360,17 +360,17 @@ def planned_facilities_layer(
                     "tip": f"<b>{html_text(r['name_zh'])}</b> {html_text(r['name_en'])}<br>"
                     f"类别 category: {html_text(r.get('category')) or '—'} · "
                     f"状态 status: {html_text(r.get('status')) or '—'}<br>"
-                    f"位置 location: {_CONFIDENCE_LABELS.get(conf, html_text(r.get('confidence')))}"
+                    f"位置 location: {CONFIDENCE_LABELS.get(conf, html_text(r.get('confidence')))}"
                 }
             )
-        _geojson(
-            _feature_collection(_to_map_geoms(located.geometry, m), props),
+        geojson_layer(
+            feature_collection(to_map_geoms(located.geometry, m), props),
             {"color": colour, "weight": 3, "fillColor": "#ffffff", "fillOpacity": 0.2},
             marker=folium.CircleMarker(radius=11, fill=True),
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
         ).add_to(fg)
     fg.add_to(m)
-    _legend(m).set_section(
+    legend_of(m).set_section(
         name, [("circle", colour, f"规划（位置为估计） planned, estimated site ({len(located)})")]
     )
-    return _finish(m)
+    return finish(m)

@@ -21,24 +21,24 @@ from .._errors import InputError
 from ..columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col
 from ..crs import DEFAULT_CRS
 from ..escape import html_text
-from ..isochrones import _check_frame
+from ..isochrones import check_frame
 from .base import (
-    _COMPLETENESS_COLOURS,
-    _COMPLETENESS_LABELS,
-    _MAJOR_HIGHWAYS,
     BAND_COLOURS,
     BAND_LABELS,
-    _add_osm_attribution,
-    _category,
-    _feature_collection,
-    _feature_group,
-    _finish,
-    _geojson,
-    _legend,
-    _map_for,
-    _numeric,
-    _to_map_geoms,
+    COMPLETENESS_COLOURS,
+    COMPLETENESS_LABELS,
+    MAJOR_HIGHWAYS,
+    add_osm_attribution,
+    category_meta,
+    feature_collection,
+    feature_group,
+    finish,
+    geojson_layer,
+    legend_of,
+    map_for,
     minute_band,
+    numeric_column,
+    to_map_geoms,
 )
 
 if TYPE_CHECKING:
@@ -91,9 +91,9 @@ def streets_by_minutes(
     """
     import folium
 
-    _check_frame(edges, "The streets frame", [column])
-    minutes = _numeric(edges, column, "the streets frame")
-    m = _map_for(m, edges)
+    check_frame(edges, "The streets frame", [column])
+    minutes = numeric_column(edges, column, "the streets frame")
+    m = map_for(m, edges)
     band = minute_band(minutes)
     way = (
         edges["way_id"].to_numpy()
@@ -113,9 +113,9 @@ def streets_by_minutes(
         if "name" in edges.columns
         else pd.Series([None] * len(uniques))
     )
-    geoms = _to_map_geoms(gpd.GeoSeries(merged, crs=edges.crs), m)
+    geoms = to_map_geoms(gpd.GeoSeries(merged, crs=edges.crs), m)
     group_band = np.array([u[0] for u in uniques], dtype=np.int64)
-    fg = _feature_group(name)
+    fg = feature_group(name)
     for b in range(len(BAND_LABELS)):
         sel = np.flatnonzero(group_band == b)
         if not len(sel):
@@ -124,20 +124,20 @@ def streets_by_minutes(
         style = {"color": BAND_COLOURS[b], "weight": weight, "opacity": 0.9}
         if b == 4:
             style.update(dashArray="4 4", weight=max(1.0, weight - 1), opacity=0.7)
-        _geojson(
-            _feature_collection(geoms[sel], props),
+        geojson_layer(
+            feature_collection(geoms[sel], props),
             style,
             tooltip=folium.GeoJsonTooltip(
                 fields=["name", "band"], aliases=["街道 street", "步行 walk"], sticky=True
             ),
         ).add_to(fg)
     fg.add_to(m)
-    _legend(m).set_section(
+    legend_of(m).set_section(
         "街道步行时间 Street walking time",
         [("line", c, lab) for c, lab in zip(BAND_COLOURS, BAND_LABELS, strict=True)],
     )
-    _add_osm_attribution(m)
-    return _finish(m)
+    add_osm_attribution(m)
+    return finish(m)
 
 
 def basemap_streets(
@@ -166,14 +166,14 @@ def basemap_streets(
     -------
     folium.Map
     """
-    _check_frame(edges, "The streets frame")
-    m = _map_for(m, edges)
+    check_frame(edges, "The streets frame")
+    m = map_for(m, edges)
     major = (
-        edges["highway"].isin(_MAJOR_HIGHWAYS).to_numpy()
+        edges["highway"].isin(MAJOR_HIGHWAYS).to_numpy()
         if "highway" in edges.columns
         else np.zeros(len(edges), dtype=bool)
     )
-    fg = _feature_group(name)
+    fg = feature_group(name)
     for is_major, colour, weight in ((False, "#c8c8c8", 1.5), (True, "#a8a8a8", 3.0)):
         sel = edges.geometry.values[major == is_major]
         if not len(sel):
@@ -181,15 +181,15 @@ def basemap_streets(
         merged = shapely.line_merge(shapely.multilinestrings(sel))
         if simplify_m > 0 and edges.crs.is_projected:
             merged = shapely.simplify(merged, simplify_m, preserve_topology=False)
-        geoms = _to_map_geoms(gpd.GeoSeries([merged], crs=edges.crs), m)
-        _geojson(
-            _feature_collection(geoms, [{}]),
+        geoms = to_map_geoms(gpd.GeoSeries([merged], crs=edges.crs), m)
+        geojson_layer(
+            feature_collection(geoms, [{}]),
             {"color": colour, "weight": weight, "opacity": 1.0},
             interactive=False,
         ).add_to(fg)
     fg.add_to(m)
-    _add_osm_attribution(m)
-    return _finish(m)
+    add_osm_attribution(m)
+    return finish(m)
 
 
 # --------------------------------------------------------------------------- origin layers
@@ -222,7 +222,7 @@ def _add_classed_origins(
         if POPULATION in proj.columns
         else None
     )
-    fg = _feature_group(name, show=show)
+    fg = feature_group(name, show=show)
     for k, (label, colour) in enumerate(zip(labels, colours, strict=True)):
         sel = np.flatnonzero(classes == k)
         if not len(sel):
@@ -232,16 +232,16 @@ def _add_classed_origins(
             h = float(cell_size) / 2
             boxes = shapely.box(xy[sel, 0] - h, xy[sel, 1] - h, xy[sel, 0] + h, xy[sel, 1] + h)
             merged = shapely.coverage_union_all(boxes)
-            geoms = _to_map_geoms(gpd.GeoSeries([merged], crs=proj.crs), m)
+            geoms = to_map_geoms(gpd.GeoSeries([merged], crs=proj.crs), m)
             tip = f"{label}: {len(sel)} 格 cells"
             if pop is not None:
                 tip += f", {pop[sel].sum():,.0f} 人 people"
-            _geojson(_feature_collection(geoms, [{}]), style, tooltip=html_text(tip)).add_to(fg)
+            geojson_layer(feature_collection(geoms, [{}]), style, tooltip=html_text(tip)).add_to(fg)
         else:
-            geoms = _to_map_geoms(gpd.GeoSeries(proj.geometry.values[sel], crs=proj.crs), m)
+            geoms = to_map_geoms(gpd.GeoSeries(proj.geometry.values[sel], crs=proj.crs), m)
             props = [{"tip": html_text(tips[i])} for i in sel]
-            _geojson(
-                _feature_collection(geoms, props),
+            geojson_layer(
+                feature_collection(geoms, props),
                 {**style, "weight": 1, "fillOpacity": 0.8},
                 tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
                 marker=folium.CircleMarker(radius=4, fill=True),
@@ -279,12 +279,12 @@ def origins_by_distance(
     -------
     folium.Map
     """
-    cat = _category(category)
+    cat = category_meta(category)
     mcol, dcol = min_col(cat.id), dist_col(cat.id)
-    _check_frame(origins, "The origins frame", [mcol])
-    minutes = _numeric(origins, mcol, "the origins frame")
-    dist = _numeric(origins, dcol, "the origins frame") if dcol in origins.columns else None
-    m = _map_for(m, origins)
+    check_frame(origins, "The origins frame", [mcol])
+    minutes = numeric_column(origins, mcol, "the origins frame")
+    dist = numeric_column(origins, dcol, "the origins frame") if dcol in origins.columns else None
+    m = map_for(m, origins)
     band = minute_band(minutes)
     tips = []
     for i, t in enumerate(minutes):
@@ -299,9 +299,9 @@ def origins_by_distance(
     items = [("box", c, lab) for c, lab in zip(BAND_COLOURS, BAND_LABELS, strict=True)]
     if cat.max_distance_m is not None:
         items.append(("box", "transparent", f"标准 threshold: {cat.max_distance_m:,.0f} m"))
-    _legend(m).set_section(title, items)
-    _add_osm_attribution(m)
-    return _finish(m)
+    legend_of(m).set_section(title, items)
+    add_osm_attribution(m)
+    return finish(m)
 
 
 def completeness_layer(
@@ -327,30 +327,27 @@ def completeness_layer(
     -------
     folium.Map
     """
-    _check_frame(origins, "The origins frame", [COMPLETENESS])
-    share = _numeric(origins, COMPLETENESS, "the origins frame")
-    m = _map_for(m, origins)
+    check_frame(origins, "The origins frame", [COMPLETENESS])
+    share = numeric_column(origins, COMPLETENESS, "the origins frame")
+    m = map_for(m, origins)
     cls = np.full(len(share), 5, dtype=np.int64)
     ok = np.isfinite(share)
     s = np.clip(share[ok], 0.0, 1.0)
     cls[ok] = np.select([s >= 1.0, s >= 0.75, s >= 0.5, s >= 0.25], [0, 1, 2, 3], default=4)
     tips = [
-        f"{v * 100:.0f} % 完整度 completeness" if np.isfinite(v) else _COMPLETENESS_LABELS[5]
+        f"{v * 100:.0f} % 完整度 completeness" if np.isfinite(v) else COMPLETENESS_LABELS[5]
         for v in share
     ]
     title = "生活圈完整度 Life-circle completeness"
     _add_classed_origins(
-        m, origins, cls, _COMPLETENESS_LABELS, _COMPLETENESS_COLOURS, tips, title, cell_size, show
+        m, origins, cls, COMPLETENESS_LABELS, COMPLETENESS_COLOURS, tips, title, cell_size, show
     )
-    _legend(m).set_section(
+    legend_of(m).set_section(
         title,
-        [
-            ("box", c, lab)
-            for c, lab in zip(_COMPLETENESS_COLOURS, _COMPLETENESS_LABELS, strict=True)
-        ],
+        [("box", c, lab) for c, lab in zip(COMPLETENESS_COLOURS, COMPLETENESS_LABELS, strict=True)],
     )
-    _add_osm_attribution(m)
-    return _finish(m)
+    add_osm_attribution(m)
+    return finish(m)
 
 
 def gaps_layer(
@@ -379,11 +376,11 @@ def gaps_layer(
     -------
     folium.Map
     """
-    cat = _category(category)
+    cat = category_meta(category)
     rcol = reached_col(cat.id)
-    _check_frame(origins, "The origins frame", [rcol])
+    check_frame(origins, "The origins frame", [rcol])
     reached = origins[rcol].fillna(False).astype(bool).to_numpy()
-    m = _map_for(m, origins)
+    m = map_for(m, origins)
     gap = ~reached
     cls = np.where(gap, 0, 1).astype(np.int64)  # class 1 is never drawn (no colour given)
     title = f"{cat.name_zh} 服务盲区 {cat.name_en} gaps"
@@ -392,9 +389,9 @@ def gaps_layer(
         label += f" (> {cat.max_distance_m:,.0f} m)"
     tips = [label] * len(origins)
     _add_classed_origins(m, origins, cls, [label], ["#b2182b"], tips, title, cell_size, show)
-    _legend(m).set_section(title, [("box", "#b2182b", label)])
-    _add_osm_attribution(m)
-    return _finish(m)
+    legend_of(m).set_section(title, [("box", "#b2182b", label)])
+    add_osm_attribution(m)
+    return finish(m)
 
 
 # --------------------------------------------------------------------------- isochrones
@@ -423,25 +420,25 @@ def isochrone_layer(
     -------
     folium.Map
     """
-    _check_frame(polys, "The isochrone frame", ["minutes"])
-    m = _map_for(m, polys)
+    check_frame(polys, "The isochrone frame", ["minutes"])
+    m = map_for(m, polys)
     order = polys.sort_values("minutes", ascending=False)
     g = order.geometry
     if simplify_m > 0 and polys.crs.is_projected:
         g = g.simplify(simplify_m)
-    geoms = _to_map_geoms(g, m)
-    fg = _feature_group(name)
+    geoms = to_map_geoms(g, m)
+    fg = feature_group(name)
     items = []
     for geom, t in zip(geoms, order["minutes"].to_numpy(dtype=float), strict=True):
         colour = BAND_COLOURS[min(int(minute_band([t])[0]), 3)]
         label = f"≤ {t:g} 分钟 min 步行范围 walking area"
-        _geojson(
-            _feature_collection([geom], [{}]),
+        geojson_layer(
+            feature_collection([geom], [{}]),
             {"color": colour, "weight": 1.5, "fillColor": colour, "fillOpacity": 0.25},
             tooltip=html_text(label),
         ).add_to(fg)
         items.append(("box", colour, label))
     fg.add_to(m)
-    _legend(m).set_section(name, items[::-1])
-    _add_osm_attribution(m)
-    return _finish(m)
+    legend_of(m).set_section(name, items[::-1])
+    add_osm_attribution(m)
+    return finish(m)

@@ -19,16 +19,16 @@ from numpy.typing import NDArray
 
 from .._errors import DependencyError, InputError
 from ..crs import DEFAULT_CRS
-from ..isochrones import _check_frame
+from ..isochrones import check_frame
 from .base import (
-    _CATEGORY_COLOURS,
-    _UNCERTAIN,
     BAND_COLOURS,
     BAND_LABELS,
+    CATEGORY_COLOURS,
     OSM_ATTRIBUTION,
-    _category,
-    _numeric,
+    UNCERTAIN,
+    category_meta,
     minute_band,
+    numeric_column,
 )
 
 if TYPE_CHECKING:
@@ -158,9 +158,9 @@ def static_map(
         raise InputError("static_map got no data; pass edges, areas, facilities or isochrones.")
     for frame, what in ((edges, "streets"), (areas, "areas"), (facilities, "facilities")):
         if frame is not None:
-            _check_frame(frame, f"The {what} frame")
+            check_frame(frame, f"The {what} frame")
     if isochrones is not None:
-        _check_frame(isochrones, "The isochrone frame", ["minutes"])
+        check_frame(isochrones, "The isochrone frame", ["minutes"])
     if column is not None and edges is None:
         raise InputError(f"static_map got column {column!r} but no edges; pass edges too.")
     if crs is None:
@@ -189,8 +189,8 @@ def static_map(
             ax.add_collection(LineCollection(segs, colors="#9e9e9e", linewidths=0.6))
             handles.append(Line2D([], [], color="#9e9e9e", lw=1.5, label="街道 streets"))
         else:
-            _check_frame(edges, "The streets frame", [column])
-            band = minute_band(_numeric(edges, column, "the streets frame"))
+            check_frame(edges, "The streets frame", [column])
+            band = minute_band(numeric_column(edges, column, "the streets frame"))
             for b in (4, 3, 2, 1, 0):
                 sel = e.geometry.values[band == b]
                 if not len(sel):
@@ -215,7 +215,7 @@ def static_map(
             else np.array([""] * len(a))
         )
         for uncertain in (False, True):
-            sel = np.isin(conf, list(_UNCERTAIN)) == uncertain
+            sel = np.isin(conf, list(UNCERTAIN)) == uncertain
             if sel.any():
                 segs = _line_collection_segments(a.geometry.boundary.values[sel])
                 ax.add_collection(
@@ -227,7 +227,7 @@ def static_map(
                     )
                 )
         handles.append(Line2D([], [], color="#5e3c99", lw=1.6, label="片区 areas"))
-        if (np.isin(conf, list(_UNCERTAIN))).any():
+        if (np.isin(conf, list(UNCERTAIN))).any():
             handles.append(
                 Line2D([], [], color="#5e3c99", lw=1.6, ls="--", label="草案/估计 draft/estimate")
             )
@@ -258,9 +258,9 @@ def static_map(
         )
         if categories is None:
             categories = sorted(set(values) - {"nan", "None"})
-        for k, cat in enumerate(_category(c) for c in categories):
+        for k, cat in enumerate(category_meta(c) for c in categories):
             xy = shapely.get_coordinates(f.geometry.values[values == cat.id])
-            colour = _CATEGORY_COLOURS[k % len(_CATEGORY_COLOURS)]
+            colour = CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)]
             ax.scatter(
                 xy[:, 0], xy[:, 1], s=26, c=colour, edgecolors="white", linewidths=0.7, zorder=5
             )
