@@ -70,6 +70,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted([*globals(), *MODULES])
 
+
 __all__ = [
     "CategoryError",
     "DependencyError",

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import settings
 from ._errors import CategoryError, GcgeoWarning
 from .catalogue_schema import (
     CATEGORY_SCHEMA,
@@ -103,7 +104,7 @@ class Catalogue:
 
     categories: dict[str, Category]
     tiers: dict[int, dict[str, Any]] = field(default_factory=dict)
-    walk_speed_mps: float = 1.1
+    walk_speed_mps: float = settings.WALK_SPEED_MPS
     source: str = "default"
 
     def __contains__(self, cat: object) -> bool:
@@ -241,7 +242,9 @@ def _parse(data: Mapping[str, Any], source: str, notes: list[str]) -> Catalogue:
             in_life_circle=rc.get("in_life_circle", True),
             rules=rules,
         )
-    return Catalogue(cats, tiers, float(meta.get("walk_speed_mps", 1.1)), source)
+    return Catalogue(
+        cats, tiers, float(meta.get("walk_speed_mps", settings.WALK_SPEED_MPS)), source
+    )
 
 
 def _decode(raw: bytes, source: str) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from . import settings
 from ._errors import InputError
 from .catalogue import Category
 from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col, tier_col
@@ -46,7 +47,7 @@ __all__ = [
     "project_points",
 ]
 
-DEFAULT_CELL_M = 100.0
+DEFAULT_CELL_M = settings.CELL_M
 ORIGIN_RULES = {
     "residential": "grid cells touching residential land use or residential buildings in the OSM data",
     "street": "grid cells whose centre lies within the snap distance of a walkable street",
@@ -319,7 +320,9 @@ def compute_coverage(
     CoverageResult
     """
     if not (speed_mps > 0):
-        raise InputError(f"walking speed {speed_mps!r} must be positive (m/s), e.g. 1.1.")
+        raise InputError(
+            f"walking speed {speed_mps!r} must be positive (m/s), e.g. {settings.WALK_SPEED_MPS}."
+        )
     out = origins.to_crs(net.crs).copy() if origins.crs != net.crs else origins.copy()
     oxy = project_points(out, net.crs)
     osnap = snap_points(net, oxy, max_snap)
@@ -431,8 +434,8 @@ def street_minutes(
     net: StreetNetwork,
     facilities: gpd.GeoDataFrame,
     category: Any,
-    speed_mps: float = 1.1,
-    max_snap: float = 300.0,
+    speed_mps: float = settings.WALK_SPEED_MPS,
+    max_snap: float = settings.MAX_SNAP_M,
     limit: float | None = None,
 ) -> np.ndarray:
     """Walking minutes from each street segment to the nearest facility of a category.

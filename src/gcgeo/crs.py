@@ -24,6 +24,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from . import settings
 from ._errors import InputError
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
 
 #: Metric CRS for all distance work: CGCS2000 / 3-degree Gauss-Krüger CM 117°E.
 #: EPSG lists northing first for it, so always build transformers with ``always_xy=True``.
-DEFAULT_CRS = "EPSG:4548"
+DEFAULT_CRS = settings.DEFAULT_CRS
 
 #: Geographic coordinate systems understood by :func:`to_wgs84`.
 SUPPORTED_GEOGRAPHIC = ("wgs84", "gcj02", "bd09")
@@ -386,5 +387,5 @@ def convert_geometry_frame(
     out = gdf.copy()
     name = gdf.geometry.name
     geoms = shapely.transform(np.asarray(gdf.geometry.values, dtype=object), _xy)
-    out[name] = gpd.GeoSeries(geoms, index=gdf.index, crs="EPSG:4326")
-    return out.set_geometry(name).set_crs("EPSG:4326", allow_override=True)
+    out[name] = gpd.GeoSeries(geoms, index=gdf.index, crs=settings.WGS84)
+    return out.set_geometry(name).set_crs(settings.WGS84, allow_override=True)

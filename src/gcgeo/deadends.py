@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from . import settings
 from ._errors import OSMFileError
 from .links import (
     DEFAULT_DETOUR_RATIO,
@@ -106,7 +107,7 @@ def read_barriers(path: str | os.PathLike, clip: BaseGeometry | None = None) -> 
             f"Could not read OSM file {str(p)!r} ({exc}); the file is truncated or not OSM data."
         ) from exc
     gdf = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["kind", "value", "osm_id"]), geometry=geoms, crs="EPSG:4326"
+        pd.DataFrame(rows, columns=["kind", "value", "osm_id"]), geometry=geoms, crs=settings.WGS84
     )
     if clip is not None and len(gdf):
         gdf = gdf[gdf.intersects(clip)].reset_index(drop=True)

@@ -36,9 +36,11 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .demo_town import TownBuilder, build_town
+from .demo_town import GOV_SEAT, STATION_ESTIMATE, TownBuilder, build_town
 
 __all__ = [
+    "GOV_SEAT",
+    "STATION_ESTIMATE",
     "DEMO_LABEL",
     "DEMO_SEED",
     "DemoInfo",

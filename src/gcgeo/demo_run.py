@@ -63,7 +63,7 @@ def _demo_categories(ctx: DemoContext) -> list[Any]:
 def _demo_by_area(ctx: DemoContext) -> dict[str, Path]:
     """coverage_by_area.csv: covered share per zone, wing and renewal area."""
     from ._io import write_csv
-    from .layers import assign_areas, coverage_by_area
+    from .by_area import assign_areas, coverage_by_area
 
     located = ctx.result.origins.join(assign_areas(ctx.result.origins))
     table = coverage_by_area(located, _demo_categories(ctx)).assign(
@@ -122,8 +122,8 @@ def _demo_map(ctx: DemoContext) -> dict[str, Path]:
 
 def _demo_reports(ctx: DemoContext) -> dict[str, Path]:
     """reports/: one offline HTML report per zone and renewal area, plus index.html."""
+    from .by_area import assign_areas
     from .coverage import DEFAULT_CELL_M
-    from .layers import assign_areas
     from .report import build_reports
 
     located = ctx.result.origins.join(assign_areas(ctx.result.origins))

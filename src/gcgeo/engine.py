@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from . import settings
 from .network import StreetNetwork
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 #: Default walking speed (m/s); Chinese studies use 1.0–1.2, the elderly 0.8.
-DEFAULT_SPEED_MPS = 1.1
+DEFAULT_SPEED_MPS = settings.WALK_SPEED_MPS
 
 
 @dataclass(frozen=True)

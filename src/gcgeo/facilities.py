@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import settings
 from ._errors import InputError
 from .catalogue import Catalogue
 from .osm import OSMData
@@ -49,7 +50,7 @@ def facilities_from_osm(osm: OSMData, catalogue: Catalogue) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         df.drop(columns=["lon", "lat"]),
         geometry=shapely.points(df["lon"].to_numpy(float), df["lat"].to_numpy(float)),
-        crs="EPSG:4326",
+        crs=settings.WGS84,
     ).reset_index(drop=True)
 
 
@@ -143,7 +144,7 @@ def read_points_csv(path: str | os.PathLike, crs: str = "wgs84") -> gpd.GeoDataF
     return gpd.GeoDataFrame(
         df.drop(columns=["lon", "lat"]).assign(id=df["id"].astype(str)),
         geometry=shapely.points(lon, lat),
-        crs="EPSG:4326",
+        crs=settings.WGS84,
     )
 
 
@@ -185,4 +186,4 @@ def facilities_from_csv(
             "source": f"csv:{Path(path).name}",
         }
     )
-    return gpd.GeoDataFrame(out, geometry=shapely.points(lon, lat), crs="EPSG:4326")
+    return gpd.GeoDataFrame(out, geometry=shapely.points(lon, lat), crs=settings.WGS84)

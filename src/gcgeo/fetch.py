@@ -44,7 +44,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from . import __version__
+from . import __version__, settings
 from ._errors import FetchError, InputError, OSMFileError, OutputExistsError
 from .catalogue import Catalogue, load_catalogue
 from .download import OFFLINE_HINT, download, remove_stale_tmpdirs, sigterm_unwinds, tmp_prefix
@@ -66,10 +66,10 @@ __all__ = [
 
 
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
-DEFAULT_BUFFER_M = 1000.0
-DEFAULT_TIMEOUT_S = 180.0
+DEFAULT_BUFFER_M = settings.FETCH_BUFFER_M
+DEFAULT_TIMEOUT_S = settings.FETCH_TIMEOUT_S
 #: Largest answer :func:`fetch_osm` accepts, in bytes after decompression (2 GiB).
-DEFAULT_MAX_BYTES = 2 << 30
+DEFAULT_MAX_BYTES = settings.FETCH_MAX_BYTES
 _SIMPLIFY_M = 100.0
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$")
 
@@ -126,8 +126,8 @@ def buffer_polygon(polygon: BaseGeometry, metres: float = DEFAULT_BUFFER_M) -> B
             "The fetch boundary is not in longitude/latitude (WGS-84); reproject it to EPSG:4326."
         )
     crs = _metric_crs(polygon)
-    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform
-    back = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform
+    fwd = pyproj.Transformer.from_crs(settings.WGS84, crs, always_xy=True).transform
+    back = pyproj.Transformer.from_crs(crs, settings.WGS84, always_xy=True).transform
     g = shapely.transform(shapely.make_valid(polygon), lambda x, y: fwd(x, y), interleaved=False)
     metres = max(float(metres), 0.0)
     # simplifying by up to a tenth of the buffer keeps the area covered, shortens the query

@@ -18,6 +18,7 @@ import shapely
 import shapely.ops
 from numpy.typing import ArrayLike, NDArray
 
+from . import settings
 from ._errors import InputError
 from .crs import DEFAULT_CRS
 
@@ -133,7 +134,7 @@ def isochrone_polygons(
     edges: gpd.GeoDataFrame,
     node_dist: ArrayLike,
     minutes: Sequence[float] = (5, 10, 15),
-    speed_mps: float = 1.1,
+    speed_mps: float = settings.WALK_SPEED_MPS,
     buffer_m: float = 50.0,
     quad_segs: int = 8,
 ) -> gpd.GeoDataFrame:

@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from . import settings
 from ._errors import LayerError
 from .crs import DEFAULT_CRS, transform_coords
 
@@ -187,9 +188,9 @@ def _label(gdf: gpd.GeoDataFrame, spec: LayerSpec, i: int) -> str:
 def _is_wgs84(crs: Any) -> bool:
     if crs is None:
         return False
-    if crs.to_epsg() == 4326:
+    if crs.to_string().upper() in ("OGC:CRS84", settings.WGS84):
         return True
-    return crs.to_string().upper() in ("OGC:CRS84", "EPSG:4326")
+    return crs.equals(settings.WGS84)
 
 
 def _shift(geoms: np.ndarray, from_crs: str) -> np.ndarray:
@@ -201,7 +202,7 @@ def _shift(geoms: np.ndarray, from_crs: str) -> np.ndarray:
 
 
 def _to_metric(geoms: np.ndarray) -> np.ndarray:
-    return gpd.GeoSeries(geoms, crs="EPSG:4326").to_crs(DEFAULT_CRS).values
+    return gpd.GeoSeries(geoms, crs=settings.WGS84).to_crs(DEFAULT_CRS).values
 
 
 def _outside(geoms_m: np.ndarray, ref: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:

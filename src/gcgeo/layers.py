@@ -40,6 +40,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from . import settings
 from ._errors import LayerError
 from .crs import DEFAULT_CRS
 from .layer_checks import (
@@ -204,7 +205,7 @@ def shipped_boundary() -> BaseGeometry | None:
         gdf = read_layer_file(shipped_layers_dir() / "boundary.geojson")
     except LayerError:
         return None
-    if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+    if gdf.crs is None or not gdf.crs.equals(settings.WGS84):
         return None
     return shapely.union_all(gdf.to_crs(DEFAULT_CRS).geometry.values)
 

@@ -36,6 +36,7 @@ import pyproj
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from . import settings
 from ._errors import InputError
 from .catalogue import Category
 from .columns import POPULATION
@@ -172,7 +173,7 @@ def propose_links(
     o = np.where(at_u, 0.0, np.where(at_v, elen[e], o))
     f = np.where((tnode >= 0)[:, None], xy[np.maximum(tnode, 0)], foot[pick])
     gap_p = np.hypot(*(xy[node] - f).T)
-    inv = pyproj.Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
+    inv = pyproj.Transformer.from_crs(net.crs, settings.WGS84, always_xy=True)
     tlon, tlat = inv.transform(f[:, 0], f[:, 1])
     detour = np.where(np.isfinite(dnet[pick]), dnet[pick], np.nan)
     nodes = net.nodes

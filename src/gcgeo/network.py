@@ -23,6 +23,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
+from . import settings
 from ._errors import EmptyNetworkError, InputError
 from .osm import OSMData, read_osm
 
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: CGCS2000 / 3-degree Gauss-Krüger CM 117°E (covers 115.5°E–118.5°E).
-DEFAULT_CRS = "EPSG:4548"
+DEFAULT_CRS = settings.DEFAULT_CRS
 
 #: Highway classes people walk on (foot access permitting).
 WALK_HIGHWAYS = frozenset(
@@ -143,7 +144,7 @@ def area_in_crs(area: Any, crs: str, what: str = "boundary") -> BaseGeometry:
             raise InputError(f"The {what} has no CRS; save it with one (e.g. EPSG:4326).")
         return shapely.union_all(area.to_crs(crs).geometry.values)
     if isinstance(area, BaseGeometry):  # WGS-84
-        return gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
+        return gpd.GeoSeries([area], crs=settings.WGS84).to_crs(crs).iloc[0]
     raise InputError(f"The {what} ({type(area).__name__}) is not a polygon or a GeoDataFrame.")
 
 
@@ -338,7 +339,7 @@ def build_network(
 
     crs = crs or choose_crs(lon, lat)
     pcrs = _check_projected(crs)
-    tr = pyproj.Transformer.from_crs("EPSG:4326", pcrs, always_xy=True)
+    tr = pyproj.Transformer.from_crs(settings.WGS84, pcrs, always_xy=True)
     x, y = tr.transform(lon, lat)
     x, y = np.asarray(x), np.asarray(y)
     length = np.hypot(x[u] - x[v], y[u] - y[v])
@@ -405,7 +406,7 @@ def build_network(
     report["street_km"] = round(float(length.sum()) / 1000, 3)
     residential = None
     if osm.residential:
-        res = gpd.GeoSeries(osm.residential, crs="EPSG:4326").to_crs(crs)
+        res = gpd.GeoSeries(osm.residential, crs=settings.WGS84).to_crs(crs)
         residential = gpd.GeoSeries(shapely.make_valid(res.values), crs=crs)
     report["residential_areas"] = len(osm.residential)
     return StreetNetwork(nodes=nodes, edges=edges, crs=crs, report=report, residential=residential)
@@ -439,7 +440,7 @@ def from_arrays(
     if len(u) and (min(u.min(), v.min()) < 0 or max(u.max(), v.max()) >= n):
         raise InputError("edge node indices must lie in 0..n-1.")
     pcrs = _check_projected(crs)
-    tr = pyproj.Transformer.from_crs(pcrs, "EPSG:4326", always_xy=True)
+    tr = pyproj.Transformer.from_crs(pcrs, settings.WGS84, always_xy=True)
     lon, lat = (np.asarray(a, dtype=float) for a in tr.transform(x, y))
     osmid = np.arange(1, n + 1, dtype=np.int64) if osmid is None else np.asarray(osmid, np.int64)
     way_id = np.arange(1, len(u) + 1, dtype=np.int64) if way_id is None else np.asarray(way_id)

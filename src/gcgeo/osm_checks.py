@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from . import settings
 from ._errors import OSMFileError
 
 __all__ = [
@@ -47,7 +48,7 @@ __all__ = [
 #: rarely exceed 1–2 km per segment (the Jinan extract's longest is 1.3 km);
 #: phantom segments from broken files are hundreds or thousands of km. Longer
 #: segments are kept but counted in ``OSMData.issues`` with their way ids.
-MAX_SEGMENT_M = 5000.0
+MAX_SEGMENT_M = settings.MAX_SEGMENT_M
 #: how many way ids of long segments ``OSMData.issues`` lists
 _LONG_SEGMENT_IDS_SHOWN = 20
 

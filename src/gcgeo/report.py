@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import maps
+from . import maps, settings
 from ._errors import InputError
 from ._io import safe_filename
 from .columns import COMPLETENESS, POPULATION, dist_col, reached_col
@@ -197,8 +197,8 @@ def build_reports(
     *,
     map_category: Any | None = None,
     layers_dir: str | os.PathLike | None = None,
-    speed_mps: float = 1.1,
-    max_snap: float = 300.0,
+    speed_mps: float = settings.WALK_SPEED_MPS,
+    max_snap: float = settings.MAX_SNAP_M,
     limit: float | None = None,
     offline: bool = True,
     tiles: str | None = None,
@@ -216,7 +216,7 @@ def build_reports(
     net : StreetNetwork
     origins : GeoDataFrame
         ``CoverageResult.origins``, with ``zone`` and ``renewal_area`` columns from
-        :func:`gcgeo.layers.assign_areas` (added here when missing).
+        :func:`gcgeo.by_area.assign_areas` (added here when missing).
     facilities : GeoDataFrame
         Facilities (``facility_id``, ``name``, ``category``, ``source``).
     categories : sequence of Category
@@ -248,7 +248,8 @@ def build_reports(
     dict of str to str
         ``{"index.html": ..., "zone_<code>.html": ..., "renewal_<code>.html": ...}``.
     """
-    from .layers import assign_areas, load_layer
+    from .by_area import assign_areas
+    from .layers import load_layer
 
     if not categories:
         raise InputError("No categories given; pass at least one category id.")

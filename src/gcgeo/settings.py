@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 __all__ = [
     "CELL_M",
+    "CHILD_SPEED_MPS",
     "DEFAULT_CRS",
     "DEMO_DIR",
     "ELDERLY_SPEED_MPS",
@@ -46,8 +47,14 @@ DEFAULT_CRS = "EPSG:4548"
 WALK_SPEED_MPS = 1.1
 #: Elderly walking speed, m/s (common in 宜老 studies; persona ``elderly``).
 ELDERLY_SPEED_MPS = 0.8
+#: Walking speed of a child walking to school, m/s (persona ``child``).
+CHILD_SPEED_MPS = 0.9
 #: Walking speed of each scenario persona, m/s.
-PERSONA_SPEEDS_MPS = {"adult": WALK_SPEED_MPS, "elderly": ELDERLY_SPEED_MPS}
+PERSONA_SPEEDS_MPS = {
+    "adult": WALK_SPEED_MPS,
+    "elderly": ELDERLY_SPEED_MPS,
+    "child": CHILD_SPEED_MPS,
+}
 #: The life-circle tiers, minutes of walking (GB 50180-2018).
 LIFE_CIRCLE_MINUTES = (5, 10, 15)
 

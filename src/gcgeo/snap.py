@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from . import settings
 from ._errors import InputError
 from .network import StreetNetwork
 
 __all__ = ["DEFAULT_MAX_SNAP_M", "Snap", "snap_points"]
 
 #: Default maximum distance from a point to the street it is attached to.
-DEFAULT_MAX_SNAP_M = 300.0
+DEFAULT_MAX_SNAP_M = settings.MAX_SNAP_M
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from . import settings
 from .catalogue import Catalogue, load_catalogue
 from .demo import is_synthetic_osm
 from .facilities import facilities_from_csv, facilities_from_osm
@@ -80,11 +81,11 @@ def open_study(
     extra = facilities_from_csv(facilities_csv, cat, csv_crs) if facilities_csv else None
     root = _cache.resolve_cache_dir(cache)
     entry = None
-    settings = None
+    entry_settings = None
     if root is not None:
         check_path(osm_path)
-        settings = _cache.study_settings(cat, include_private, crs, clip)
-        entry = _cache.load_study_entry(root, osm_path, settings)
+        entry_settings = _cache.study_settings(cat, include_private, crs, clip)
+        entry = _cache.load_study_entry(root, osm_path, entry_settings)
     if entry is not None:
         net, osm_fac, osm_summary = entry.network, entry.facilities, entry.osm_summary
         osm_summary["file"] = str(osm_path)
@@ -94,20 +95,20 @@ def open_study(
         net = build_network(osm, crs=crs, include_private=include_private)
         osm_fac = facilities_from_osm(osm, cat)
         osm_summary = osm.summary()
-        if root is not None and settings is not None:
-            _cache.store_study_entry(root, osm_path, settings, net, osm_fac, osm_summary)
+        if root is not None and entry_settings is not None:
+            _cache.store_study_entry(root, osm_path, entry_settings, net, osm_fac, osm_summary)
     parts = []
     if osm_facilities:
         parts.append(osm_fac)
     if extra is not None:
         parts.append(extra)
     fac = (
-        gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+        gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=settings.WGS84)
         if parts
         else gpd.GeoDataFrame(
             {"facility_id": [], "name": [], "category": [], "source": []},
             geometry=[],
-            crs="EPSG:4326",
+            crs=settings.WGS84,
         )
     )
     meta = {

@@ -22,6 +22,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry.base import BaseGeometry
 
+from . import settings
 from ._errors import InputError
 from .catalogue import Category
 from .columns import POPULATION
@@ -255,7 +256,7 @@ def suggest_sites(
     total = float(weights.sum())
     base_w = float(weights[base_covered].sum())
     cum = base_w + np.cumsum(gains) if gains else np.array([])
-    lonlat = cand.geometry.to_crs("EPSG:4326")
+    lonlat = cand.geometry.to_crs(settings.WGS84)
     chosen = cand.iloc[picks].reset_index(drop=True)
     out = gpd.GeoDataFrame(
         {

@@ -253,8 +253,8 @@ def coverage_with_areas(
     Returns ``(study, result, summary, origins_with_areas, by_area)``; the two tables
     carry the origin rule used.
     """
+    from ..by_area import assign_areas, coverage_by_area
     from ..coverage import compute_coverage
-    from ..layers import assign_areas, coverage_by_area
 
     step("reading OSM and building the walk network")
     study = open_study_from_args(study_args, catalogue)

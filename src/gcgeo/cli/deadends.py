@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import geopandas as gpd
 
+from .. import settings
 from .._io import atomic_write_text, output_set, write_csv
 from ..catalogue import load_catalogue
 from .common import (
@@ -113,7 +114,7 @@ def deadends(
         for c in ("link_m", "detour_m", "saved_m"):
             table[c] = table[c].round(2)
         gj = gpd.GeoDataFrame(table, geometry=ranked.geometry.values, crs=net.crs).to_crs(
-            "EPSG:4326"
+            settings.WGS84
         )
         with output_set(out_dir) as stage:
             write_csv(table, stage / targets[0].name)

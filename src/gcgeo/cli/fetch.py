@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from .. import settings
 from .._errors import FetchError, InputError
 from ..cache import resolve_cache_dir
 from .common import echo_json, handle_errors, human_bytes
@@ -44,7 +45,7 @@ def _to_wgs84_polygon(layer: Any, what: str) -> Any:
     if isinstance(layer, gpd.GeoDataFrame | gpd.GeoSeries):
         if layer.crs is None:
             raise InputError(f"{what} has no CRS; save it with one (e.g. EPSG:4326).")
-        geom = shapely.union_all(layer.to_crs("EPSG:4326").geometry.values)
+        geom = shapely.union_all(layer.to_crs(settings.WGS84).geometry.values)
     elif isinstance(layer, shapely.Geometry):
         geom = layer
     else:

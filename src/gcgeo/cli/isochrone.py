@@ -9,7 +9,7 @@ import click
 import geopandas as gpd
 import shapely
 
-from .. import maps
+from .. import maps, settings
 from .._errors import InputError
 from .._io import atomic_path, atomic_write_text
 from ..crs import to_wgs84
@@ -48,11 +48,11 @@ def _parse_at(text: str) -> tuple[float, float]:
 
 
 #: most isochrone bands one command draws (each band is a buffer of the reached streets)
-MAX_BANDS = 12
+MAX_BANDS = settings.MAX_ISOCHRONE_BANDS
 
 
 #: longest isochrone band, minutes
-MAX_MINUTES = 120.0
+MAX_MINUTES = settings.MAX_ISOCHRONE_MINUTES
 
 
 def _parse_minutes(text: str) -> list[float]:
@@ -136,7 +136,7 @@ def isochrone(
         study = open_study_from_args(study_args)
         net = study.network
         step("walking distances from the start point")
-        start = gpd.GeoSeries([shapely.Point(lon, lat)], crs="EPSG:4326").to_crs(net.crs)
+        start = gpd.GeoSeries([shapely.Point(lon, lat)], crs=settings.WGS84).to_crs(net.crs)
         snap = snap_points(net, shapely.get_coordinates(start.values), study_args.max_snap)
         if not snap.ok.all():
             raise InputError(
@@ -151,7 +151,7 @@ def isochrone(
     if study.meta.get("synthetic"):
         iso = iso.assign(data_note=DEMO_LABEL)
     if out.suffix.lower() == ".geojson":
-        wgs = iso.to_crs("EPSG:4326")
+        wgs = iso.to_crs(settings.WGS84)
         with atomic_path(out, suffix=".geojson") as tmp:
             wgs.to_file(tmp, driver="GeoJSON")
     else:

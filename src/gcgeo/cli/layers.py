@@ -26,7 +26,8 @@ def layers() -> None:
 @handle_errors
 def list_cmd(layers_dir: str | None, as_json: bool) -> None:
     """List the layers 图层列表: features, origin, confidence, sources."""
-    from ..layers import layer_summary, load_register
+    from ..layers import layer_summary
+    from ..register import load_register
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -83,9 +84,9 @@ def check_cmd(layers_dir: str) -> None:
 @handle_errors
 def plot_cmd(out: str, layers_dir: str | None, overwrite: bool, dpi: int) -> None:
     """Draw the layers to a PNG 绘制图层 (Chinese labels with a CJK font when installed)."""
-    from ..layers import plot_layers
+    from ..layer_plot import plot_layers
 
-    check_outputs([Path(out)], {"layers_dir": layers_dir, "overwrite": overwrite})
+    check_outputs([Path(out)], overwrite, [layers_dir])
     fig = plot_layers(layers_dir)
     with atomic_path(out, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi)

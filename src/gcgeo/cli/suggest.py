@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .. import settings
 from .._errors import InputError
 from .._io import atomic_write_text, output_set, write_csv
 from ..catalogue import load_catalogue
@@ -50,7 +51,7 @@ def _read_candidates_csv(path: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         df.drop(columns=["lon", "lat"]).assign(id=df["id"].astype(str)),
         geometry=shapely.points(lon, lat),
-        crs="EPSG:4326",
+        crs=settings.WGS84,
     )
 
 
@@ -149,7 +150,7 @@ def suggest(
         for key in ("base_share", "random_mean_share", "random_max_share", "repeats"):
             table[key] = res.meta[key]
         gj = gpd.GeoDataFrame(table, geometry=res.picks.geometry.values, crs=net.crs).to_crs(
-            "EPSG:4326"
+            settings.WGS84
         )
         with output_set(out_dir) as stage:
             write_csv(table, stage / targets[0].name)

@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from .. import settings
 from .._errors import InputError
 from ..crs import wgs84_to_gcj02
 from ..escape import html_text
@@ -62,7 +63,7 @@ __all__ = [
     "UNCERTAIN",
 ]
 
-WGS84 = "EPSG:4326"
+WGS84 = settings.WGS84
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
 #: Walking-time bands: upper limits in minutes (inclusive) of bands 0-2, then "> 15", then

@@ -15,6 +15,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from .. import settings
 from .._errors import ScenarioError
 from ..network import StreetNetwork
 from ..snap import snap_points
@@ -27,8 +28,8 @@ NODE_TOLERANCE_M = 0.5
 
 
 def _projector(net: StreetNetwork) -> tuple[pyproj.Transformer, pyproj.Transformer]:
-    fwd = pyproj.Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
-    inv = pyproj.Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
+    fwd = pyproj.Transformer.from_crs(settings.WGS84, net.crs, always_xy=True)
+    inv = pyproj.Transformer.from_crs(net.crs, settings.WGS84, always_xy=True)
     return fwd, inv
 
 
@@ -231,7 +232,7 @@ def apply_facilities(facilities: gpd.GeoDataFrame, scenario: Scenario) -> gpd.Ge
     ScenarioError
         A ``facility_id`` to remove is not among the facilities.
     """
-    fac = facilities.to_crs("EPSG:4326") if facilities.crs != "EPSG:4326" else facilities
+    fac = facilities.to_crs(settings.WGS84) if facilities.crs != settings.WGS84 else facilities
     ids = fac["facility_id"].astype(str)
     for i, fid in enumerate(scenario.remove_facilities):
         if not (ids == fid).any():
@@ -252,9 +253,9 @@ def apply_facilities(facilities: gpd.GeoDataFrame, scenario: Scenario) -> gpd.Ge
         geometry=shapely.points(
             [a.lon for a in scenario.add_facilities], [a.lat for a in scenario.add_facilities]
         ),
-        crs="EPSG:4326",
+        crs=settings.WGS84,
     )
-    return gpd.GeoDataFrame(pd.concat([kept, add], ignore_index=True), crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat([kept, add], ignore_index=True), crs=settings.WGS84)
 
 
 def apply_scenario(

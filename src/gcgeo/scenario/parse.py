@@ -19,6 +19,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from .. import settings
 from .._errors import ScenarioError
 from ..catalogue import Catalogue, load_catalogue
 
@@ -38,9 +39,9 @@ __all__ = [
 ]
 
 #: Walking speeds (m/s) of the personas a scenario may name.
-DEFAULT_PERSONAS: dict[str, float] = {"adult": 1.1, "elderly": 0.8, "child": 0.9}
+DEFAULT_PERSONAS: dict[str, float] = dict(settings.PERSONA_SPEEDS_MPS)
 #: The pace at which the catalogue's distance thresholds are stated.
-REFERENCE_SPEED_MPS = 1.1
+REFERENCE_SPEED_MPS = settings.WALK_SPEED_MPS
 #: Link endpoints farther than this from every street are an error.
 DEFAULT_LINK_SNAP_M = 50.0
 #: Largest ``link_max_snap`` a scenario may set, metres (as the CLI's ``--max-snap``).
@@ -232,7 +233,7 @@ def _planned_facility(
         raise ScenarioError(
             f"{where}: the planned-facility layer has no CRS; save it with EPSG:4326."
         )
-    g = row.to_crs("EPSG:4326").geometry.iloc[0]
+    g = row.to_crs(settings.WGS84).geometry.iloc[0]
     if g is None or g.is_empty:
         raise ScenarioError(
             f"{where}: planned facility {pid!r} has no location in the planned-facility layer; "
