@@ -416,20 +416,6 @@ def edge_minutes(
     return minutes
 
 
-_AREA_STYLE = {
-    "zones": ("五区 Strategy zones", "#5e3c99"),
-    "wings": ("一体两翼 Body and two wings", "#01665e"),
-    "renewal_areas": ("更新片区 Renewal areas", "#b35806"),
-}
-
-
-def _district_areas(layers_dir: str | None) -> dict[str, gpd.GeoDataFrame]:
-    """Zones, wings and renewal areas (shipped, or replaced from ``layers_dir``)."""
-    from .layers import load_layer
-
-    return {name: load_layer(name, layers_dir) for name in _AREA_STYLE}
-
-
 def street_minutes(
     net: StreetNetwork,
     facilities: gpd.GeoDataFrame,

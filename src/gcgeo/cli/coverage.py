@@ -17,7 +17,14 @@ from .common import (
     handle_errors,
     read_origin_inputs,
 )
-from .options import OriginArgs, StudyArgs, layers_option, origin_options, study_options
+from .options import (
+    OriginArgs,
+    StudyArgs,
+    categories_option,
+    layers_option,
+    origin_options,
+    study_options,
+)
 from .progress import steps
 
 __all__ = ["coverage"]
@@ -26,11 +33,7 @@ __all__ = ["coverage"]
 @click.command()
 @study_options
 @origin_options
-@click.option(
-    "--categories",
-    default=None,
-    help="Comma-separated category ids (default: all life-circle ones).",
-)
+@categories_option
 @layers_option
 @handle_errors
 def coverage(

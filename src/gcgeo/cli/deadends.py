@@ -18,7 +18,15 @@ from .common import (
     open_study_from_args,
     read_origin_inputs,
 )
-from .options import Measure, OriginArgs, StudyArgs, origin_options, study_options
+from .options import (
+    Measure,
+    OriginArgs,
+    StudyArgs,
+    categories_option,
+    category_option,
+    origin_options,
+    study_options,
+)
 from .progress import steps
 
 __all__ = ["deadends"]
@@ -27,10 +35,8 @@ __all__ = ["deadends"]
 @click.command("deadends")
 @study_options
 @origin_options
-@click.option("--category", default=None, help="Rank by this category (default: sum over all).")
-@click.option(
-    "--categories", default=None, help="Categories evaluated (default: all life-circle ones)."
-)
+@category_option(required=False, help="Rank by this category (default: sum over all).")
+@categories_option
 @click.option(
     "--max-link",
     type=Measure("metres", high=5000, example="150"),

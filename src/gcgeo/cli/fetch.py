@@ -11,7 +11,14 @@ from .. import settings
 from .._errors import FetchError, InputError
 from ..cache import resolve_cache_dir
 from .common import echo_json, handle_errors, human_bytes
-from .options import Measure, cache_dir_option, json_option, overwrite_option
+from .options import (
+    Measure,
+    boundary_option,
+    cache_dir_option,
+    catalogue_option,
+    json_option,
+    overwrite_option,
+)
 
 __all__ = ["fetch"]
 
@@ -76,12 +83,7 @@ def _place_polygon(place: str) -> Any:
 
 
 @click.command()
-@click.option(
-    "--boundary",
-    type=click.Path(dir_okay=False, path_type=str),
-    default=None,
-    help="Polygon of the area (GeoJSON/GPKG with a CRS). Default: the district boundary layer.",
-)
+@boundary_option
 @click.option(
     "--place",
     default=None,
@@ -109,13 +111,7 @@ def _place_polygon(place: str) -> Any:
     help="Metres added around the area so walks crossing the edge are not cut.",
 )
 @cache_dir_option
-@click.option(
-    "--catalogue",
-    "catalogue_path",
-    type=click.Path(dir_okay=False, path_type=str),
-    default=None,
-    help="Facility catalogue deciding which tags are fetched.",
-)
+@catalogue_option
 @overwrite_option
 @json_option
 @handle_errors

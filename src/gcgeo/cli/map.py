@@ -22,6 +22,7 @@ from .common import (
 )
 from .options import (
     StudyArgs,
+    category_option,
     layers_option,
     offline_option,
     study_options,
@@ -48,7 +49,7 @@ def _district_areas(layers_dir: str | None) -> dict[str, gpd.GeoDataFrame]:
 
 @click.command("map")
 @study_options
-@click.option("--category", required=True, help="Category id, e.g. kindergarten.")
+@category_option()
 @offline_option
 @tiles_option
 @tianditu_key_option

@@ -26,6 +26,11 @@ import click
 from .. import settings
 
 __all__ = [
+    "areas_option",
+    "boundary_option",
+    "catalogue_option",
+    "categories_option",
+    "category_option",
     "Measure",
     "OriginArgs",
     "StudyArgs",
@@ -180,18 +185,45 @@ def _collect(func: Callable[..., Any], name: str, cls: type, opts: list[Any]) ->
     return wrapper
 
 
+catalogue_option = click.option(
+    "--catalogue",
+    "catalogue_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Facility catalogue TOML (default: the shipped one).",
+)
+boundary_option = click.option(
+    "--boundary",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Study-area polygon file (GeoJSON/GPKG with a CRS).",
+)
+#: ``--categories A,B``: which categories a multi-category command evaluates.
+categories_option = click.option(
+    "--categories",
+    default=None,
+    help="Comma-separated category ids (default: all life-circle ones).",
+)
+#: ``--areas FILE``: a planner's zones or renewal areas (polygons with code, name_zh, name_en).
+areas_option = click.option(
+    "--areas",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Zones or renewal areas (polygons with code, name_zh, name_en).",
+)
+
+
+def category_option(required: bool = True, help: str = "Category id, e.g. kindergarten.") -> Any:
+    """``--category ID``: the one category a command is about (optional where it only ranks)."""
+    return click.option("--category", required=required, default=None, help=help)
+
+
 def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that builds a study from an OSM file; the command
     gets them as one :class:`StudyArgs` named ``study_args``, plus ``as_json`` and ``overwrite``."""
     opts = [
         osm_option,
-        click.option(
-            "--catalogue",
-            "catalogue_path",
-            type=click.Path(dir_okay=False, path_type=str),
-            default=None,
-            help="Facility catalogue TOML (default: the shipped one).",
-        ),
+        catalogue_option,
         click.option(
             "--facilities",
             "facilities_csv",
@@ -255,12 +287,7 @@ def origin_options(func: Any) -> Any:
     """Where origins come from (grid or a planner's layer) as one :class:`OriginArgs` named
     ``origin_args``, plus the output folder ``out_dir``."""
     opts = [
-        click.option(
-            "--boundary",
-            type=click.Path(dir_okay=False, path_type=str),
-            default=None,
-            help="Study-area polygon file (GeoJSON/GPKG with a CRS).",
-        ),
+        boundary_option,
         click.option(
             "--cell",
             type=Measure("metres", low=1, low_open=False, high=10_000, example="50"),

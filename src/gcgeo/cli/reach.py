@@ -10,7 +10,7 @@ from .._io import write_csv
 from ..catalogue import load_catalogue
 from ..facilities import read_points_csv
 from .common import check_outputs, echo_json, handle_errors, open_study_from_args
-from .options import StudyArgs, study_options
+from .options import StudyArgs, category_option, study_options
 from .progress import steps
 
 __all__ = ["reach"]
@@ -32,7 +32,7 @@ __all__ = ["reach"]
     show_default=True,
     help="Coordinates of --points.",
 )
-@click.option("--category", required=True, help="Category id, e.g. kindergarten.")
+@category_option()
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=str), default=None, help="Output CSV."
 )

@@ -20,6 +20,7 @@ from .common import (
 from .options import (
     OriginArgs,
     StudyArgs,
+    categories_option,
     layers_option,
     origin_options,
     study_options,
@@ -34,11 +35,7 @@ __all__ = ["report"]
 @click.command("report")
 @study_options
 @origin_options
-@click.option(
-    "--categories",
-    default=None,
-    help="Comma-separated category ids (default: all life-circle ones).",
-)
+@categories_option
 @click.option(
     "--map-category",
     default=None,

@@ -18,7 +18,14 @@ from .common import (
     read_areas,
     read_origin_inputs,
 )
-from .options import OriginArgs, StudyArgs, origin_options, study_options
+from .options import (
+    OriginArgs,
+    StudyArgs,
+    areas_option,
+    categories_option,
+    origin_options,
+    study_options,
+)
 from .progress import steps
 
 __all__ = ["scenario", "summary_html"]
@@ -31,21 +38,14 @@ __all__ = ["scenario", "summary_html"]
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
 @study_options
 @origin_options
-@click.option(
-    "--categories", default=None, help="Comma-separated category ids (default: all life-circle)."
-)
+@categories_option
 @click.option(
     "--planned",
     type=click.Path(dir_okay=False, path_type=str),
     default=None,
     help='Planned-facility layer for planned = "<id>" (default layers/planned_facilities.geojson).',
 )
-@click.option(
-    "--areas",
-    type=click.Path(dir_okay=False, path_type=str),
-    default=None,
-    help="Zones or renewal areas (polygons with code, name_zh, name_en) for per-area rows.",
-)
+@areas_option
 @handle_errors
 def scenario(
     files: tuple[str, ...],

@@ -24,7 +24,14 @@ from .common import (
     read_boundary,
     read_origin_inputs,
 )
-from .options import OriginArgs, StudyArgs, origin_options, study_options
+from .options import (
+    OriginArgs,
+    StudyArgs,
+    areas_option,
+    category_option,
+    origin_options,
+    study_options,
+)
 from .progress import steps
 
 __all__ = ["suggest"]
@@ -76,15 +83,10 @@ def _resolve_within(value: str | None, areas_path: str | None) -> gpd.GeoDataFra
 @click.command("suggest")
 @study_options
 @origin_options
-@click.option("--category", required=True, help="Category id, e.g. kindergarten.")
+@category_option()
 @click.option("--count", "k", type=click.IntRange(min=1), required=True, help="Sites to suggest.")
 @click.option("--within", default=None, help="Polygon file, or an area code of --areas.")
-@click.option(
-    "--areas",
-    type=click.Path(dir_okay=False, path_type=str),
-    default=None,
-    help="Zones/renewal areas (code, name_zh, name_en) where --within codes are looked up.",
-)
+@areas_option
 @click.option(
     "--candidates",
     "candidates_csv",
