@@ -48,7 +48,8 @@ DEFAULT_LINK_SNAP_M = 50.0
 MAX_LINK_SNAP_M = 5000.0
 #: A persona's walking speed must lie strictly between these, m/s.
 PERSONA_SPEED_RANGE_MPS = (0.0, 5.0)
-#: Where planned facilities live (another branch provides the file).
+#: Where planned facilities live in the repository (the default is the shipped layer, found
+#: by :func:`gcgeo.layers.layer_path` wherever gcgeo is installed).
 DEFAULT_PLANNED_PATH = Path("layers") / "planned_facilities.geojson"
 _PLANNED_ID_COLUMNS = ("planned_id", "id", "facility_id", "code")
 _TOP_KEYS = frozenset(
@@ -193,7 +194,9 @@ def _load_planned(planned: PlannedSource, where: str) -> gpd.GeoDataFrame:
     if callable(planned):
         planned = planned()
     if planned is None:
-        planned = DEFAULT_PLANNED_PATH
+        from ..layers import layer_path
+
+        planned = layer_path("planned_facilities")
     if isinstance(planned, str | os.PathLike):
         p = Path(planned)
         if not p.is_file():
