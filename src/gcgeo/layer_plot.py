@@ -12,24 +12,12 @@ from typing import Any
 
 import shapely
 
+from ._errors import DependencyError
 from .crs import DEFAULT_CRS
+from .fonts import cjk_font
 from .layers import LAYER_NAMES, load_layer
 
-__all__ = ["CJK_FONTS", "cjk_font", "plot_layers"]
-
-#: CJK fonts tried in order for the Chinese labels.
-CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "SimHei")
-
-
-def cjk_font() -> str | None:
-    """The first installed font of :data:`CJK_FONTS`, or None (labels then English only)."""
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for n in CJK_FONTS:
-        if n in names:
-            return n
-    return None
+__all__ = ["plot_layers"]
 
 
 def plot_layers(
@@ -51,8 +39,8 @@ def plot_layers(
 
     Notes
     -----
-    Chinese labels need a CJK font; WenQuanYi Micro Hei (Debian ``fonts-wqy-microhei``)
-    or Noto Sans CJK is used when installed, otherwise labels fall back to English only.
+    Chinese labels use :func:`gcgeo.fonts.cjk_font` (an installed CJK font, else the bundled
+    Noto Sans CJK); only if neither is there do labels fall back to English.
     """
     import matplotlib
 
@@ -60,7 +48,10 @@ def plot_layers(
     import matplotlib.patches as mpatches
     import matplotlib.pyplot as plt
 
-    font = cjk_font()
+    try:
+        font: str | None = cjk_font().get_name()
+    except DependencyError:
+        font = None
 
     def label(zh: str, en: str) -> str:
         return f"{zh}\n{en}" if font else en

@@ -23,13 +23,37 @@ def test_cjk_font_has_the_district_glyphs() -> None:
     assert all(ord(ch) in cmap for ch in "钢城区中优东拓")
 
 
-def test_cjk_font_missing_names_the_package(monkeypatch) -> None:
+def test_cjk_font_on_a_machine_without_system_fonts(monkeypatch) -> None:
+    """No font installed (a bare machine): the Noto Sans CJK that pip brought is used."""
     from matplotlib import font_manager
+
+    from gcgeo import fonts
 
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
-    with pytest.raises(DependencyError, match="apt-get install fonts-wqy-microhei"):
-        maps.cjk_font()
+    fonts.cjk_font_path.cache_clear()
+    try:
+        path = fonts.cjk_font_path()
+        assert path.name == "NotoSansCJK-Regular.ttc"
+        assert fonts.has_glyphs(path, "钢城区幼儿园")
+    finally:
+        fonts.cjk_font_path.cache_clear()
+
+
+def test_cjk_font_missing_names_the_package(monkeypatch) -> None:
+    from matplotlib import font_manager
+
+    from gcgeo import fonts
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
+    monkeypatch.setattr(fonts, "_bundled", lambda: None)
+    fonts.cjk_font_path.cache_clear()
+    try:
+        with pytest.raises(DependencyError, match="pip install noto-cjk-sans-otc"):
+            maps.cjk_font()
+    finally:
+        fonts.cjk_font_path.cache_clear()
 
 
 def test_static_map_png(edges, facilities, areas) -> None:

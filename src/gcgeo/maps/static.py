@@ -9,7 +9,6 @@ Chinese font. matplotlib is imported only inside these functions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -17,8 +16,9 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from .._errors import DependencyError, InputError
+from .._errors import InputError
 from ..crs import DEFAULT_CRS
+from ..fonts import cjk_font
 from ..isochrones import check_frame
 from .base import (
     BAND_COLOURS,
@@ -33,53 +33,10 @@ from .base import (
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
 
 __all__ = ["cjk_font", "static_map"]
 
-_CJK_FAMILIES = (
-    "WenQuanYi Micro Hei",
-    "WenQuanYi Zen Hei",
-    "Noto Sans CJK SC",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "SimHei",
-    "Microsoft YaHei",
-    "PingFang SC",
-)
 _CJK_FILES = ("wqy-microhei", "wqy-zenhei", "notosanscjk", "notosanssc", "sourcehansans")
-
-
-def cjk_font() -> FontProperties:
-    """Font properties of an installed Chinese font (WenQuanYi Micro Hei preferred).
-
-    Returns
-    -------
-    matplotlib.font_manager.FontProperties
-
-    Raises
-    ------
-    DependencyError
-        When no CJK font is installed.
-    """
-    from matplotlib import font_manager
-    from matplotlib.font_manager import FontProperties
-
-    by_name = {f.name: f.fname for f in font_manager.fontManager.ttflist}
-    for family in _CJK_FAMILIES:
-        if family in by_name:
-            return FontProperties(fname=by_name[family])
-    # installed after matplotlib built its font cache
-    for key in _CJK_FILES:
-        for path in sorted(font_manager.findSystemFonts()):
-            if key in Path(path).name.lower().replace("-", "").replace("_", "") or (
-                key in Path(path).name.lower()
-            ):
-                return FontProperties(fname=path)
-    raise DependencyError(
-        "No Chinese (CJK) font is installed for static maps; install one with "
-        "`apt-get install fonts-wqy-microhei`."
-    )
 
 
 def _nice_length(span_m: float) -> float:
