@@ -8,6 +8,10 @@ layer of residential places with an optional population column.
 area, or a scenario's ``--areas`` polygon) a point belongs to; the by-area tables of
 :mod:`gcgeo.by_area` and the scenario delta tables of :mod:`gcgeo.scenario.compare`
 both use it, so the same origin is counted in the same area everywhere.
+
+A walker's speed (``--speed`` or a scenario's persona) and what thresholds mean for it are
+defined once, in :mod:`gcgeo.walker`: ``gcgeo coverage --speed 0.8`` and a scenario with the
+elderly persona give the same baseline. Shares, medians and completeness are weighted as :mod:`gcgeo.weights` says.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from .crs import DEFAULT_CRS
 from .engine import DEFAULT_SPEED_MPS, node_distances, point_distances
 from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, snap_points
+from .walker import threshold_for, walker_categories
+from .weights import median_columns, origin_weights
 
 __all__ = [
     "AREA_CRS",
@@ -295,6 +301,7 @@ def compute_coverage(
     speed_mps: float = DEFAULT_SPEED_MPS,
     max_snap: float = DEFAULT_MAX_SNAP_M,
     limit: float | None = None,
+    threshold_basis: str = settings.THRESHOLD_BASIS,
 ) -> CoverageResult:
     """Walking distance from every origin to the nearest facility of each category.
 
@@ -305,24 +312,32 @@ def compute_coverage(
         Columns ``facility_id``, ``name``, ``category``; any CRS.
     categories : sequence of Category
     origins : GeoDataFrame
-        Points (any CRS); an optional ``population`` column weights the shares.
+        Points (any CRS); an optional ``population`` column weights shares, medians and
+        completeness (:mod:`gcgeo.weights`).
     speed_mps : float
-        Walking speed for the minutes columns.
+        Walking speed for the minutes columns (and the thresholds with ``time``).
     max_snap : float
         Maximum access leg (m) for origins and facilities.
     limit : float, optional
         Search limit (m); farther facilities count as not found. Default per
         category: :func:`search_limit` (twice the threshold, at least a
         15-minute walk).
+    threshold_basis : {"distance", "time"}
+        What the thresholds mean at ``speed_mps`` (:func:`gcgeo.walker.threshold_for`).
 
     Returns
     -------
     CoverageResult
+        The summary has ``basis`` (``population`` or ``origins``), ``covered`` (origins),
+        ``covered_population`` (NaN without a population column), ``share`` and the
+        median columns of :func:`gcgeo.weights.median_columns`.
     """
     if not (speed_mps > 0):
         raise InputError(
             f"walking speed {speed_mps!r} must be positive (m/s), e.g. {settings.WALK_SPEED_MPS}."
         )
+    categories = walker_categories(categories, speed_mps, threshold_basis)
+    weights, basis = origin_weights(origins)
     out = origins.to_crs(net.crs).copy() if origins.crs != net.crs else origins.copy()
     oxy = project_points(out, net.crs)
     osnap = snap_points(net, oxy, max_snap)
@@ -330,7 +345,6 @@ def compute_coverage(
     fxy = shapely.get_coordinates(fac.geometry.values).reshape(-1, 2)
     fsnap = snap_points(net, fxy, max_snap)
     fac = fac.assign(snapped=fsnap.ok, snap_m=np.where(fsnap.ok, fsnap.leg, np.nan))
-    weights = out[POPULATION].to_numpy(float) if POPULATION in out.columns else np.ones(len(out))
     rows = []
     for cat in categories:
         sel = np.flatnonzero((fac["category"] == cat.id).to_numpy())
@@ -362,12 +376,13 @@ def compute_coverage(
                 "facilities": len(sel),
                 "facilities_unsnapped": int((~sub_snap.ok).sum()),
                 "origins": len(out),
+                "basis": basis,
+                "population": total_w if basis == POPULATION else np.nan,
                 "covered": int(reached.sum()),
+                "covered_population": covered_w if basis == POPULATION else np.nan,
                 "share": round(covered_w / total_w, 4) if total_w > 0 else np.nan,
-                "weighted_by": POPULATION if POPULATION in out.columns else "origins",
-                "median_dist_m": float(np.nanmedian(np.where(np.isfinite(d), d, np.nan)))
-                if np.isfinite(d).any()
-                else np.nan,
+                "weighted_by": basis,
+                **median_columns(d, weights, cat_limit),
             }
         )
     lc = [c for c in categories if c.in_life_circle]
@@ -387,6 +402,8 @@ def compute_coverage(
         "origins": len(out),
         "origins_unsnapped": int((~osnap.ok).sum()),
         "speed_mps": speed_mps,
+        "threshold_basis": threshold_basis,
+        "basis": basis,
         "max_snap_m": max_snap,
         "search_limit_m": "per category (see summary)" if limit is None else limit,
         "crs": net.crs,
@@ -423,10 +440,13 @@ def street_minutes(
     speed_mps: float = settings.WALK_SPEED_MPS,
     max_snap: float = settings.MAX_SNAP_M,
     limit: float | None = None,
+    threshold_basis: str = settings.THRESHOLD_BASIS,
 ) -> np.ndarray:
     """Walking minutes from each street segment to the nearest facility of a category.
 
-    A segment takes the time of its nearer end (see :func:`edge_minutes`).
+    A segment takes the time of its nearer end (see :func:`edge_minutes`). The minutes
+    are read at the speed :func:`gcgeo.walker.threshold_for` gives (the standard's pace
+    for ``distance``, ``speed_mps`` for ``time``), the rule of the thresholds.
 
     Parameters
     ----------
@@ -434,8 +454,10 @@ def street_minutes(
     facilities : GeoDataFrame
         Facilities with ``category`` (any CRS).
     category : Category
-        Needs ``id`` and ``max_distance_m``.
+        Needs ``id``, ``max_distance_m`` and ``tier``.
     speed_mps, max_snap, limit : float
+        As in :func:`gcgeo.coverage.compute_coverage`.
+    threshold_basis : {"distance", "time"}
         As in :func:`gcgeo.coverage.compute_coverage`.
 
     Returns
@@ -446,6 +468,7 @@ def street_minutes(
     fac = facilities[facilities["category"] == category.id]
     fxy = shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2)
     fsnap = snap_points(net, fxy, max_snap)
-    cat_limit = search_limit(category.max_distance_m, speed_mps, limit)
+    threshold_m, band_speed = threshold_for(category, speed_mps, threshold_basis)
+    cat_limit = search_limit(threshold_m, band_speed, limit)
     nd = node_distances(net, fsnap, limit=cat_limit)
-    return edge_minutes(net, nd.dist, speed_mps, cat_limit)
+    return edge_minutes(net, nd.dist, band_speed, cat_limit)

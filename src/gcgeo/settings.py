@@ -28,6 +28,8 @@ __all__ = [
     "MAX_SNAP_M",
     "PERSONA_SPEEDS_MPS",
     "SEARCH_FACTOR",
+    "THRESHOLD_BASES",
+    "THRESHOLD_BASIS",
     "TILES",
     "WALK_SPEED_MPS",
     "WGS84",
@@ -57,6 +59,12 @@ PERSONA_SPEEDS_MPS = {
 }
 #: The life-circle tiers, minutes of walking (GB 50180-2018).
 LIFE_CIRCLE_MINUTES = (5, 10, 15)
+#: What a category threshold means for a walker of another speed (see
+#: :func:`gcgeo.coverage.walker_categories`): ``distance`` keeps the standard's metres,
+#: ``time`` asks for the tier's minutes at the walker's speed.
+THRESHOLD_BASES = ("distance", "time")
+#: The default of :data:`THRESHOLD_BASES` (``--threshold-basis``).
+THRESHOLD_BASIS = "distance"
 
 # --------------------------------------------------------------------------- network and snapping
 
