@@ -52,7 +52,10 @@ def test_coverage_by_area_hand_computed_population_weighted() -> None:
     assert c["origins"] == 2 and c[POPULATION] == 400
     assert c["share_park"] == pytest.approx(100 / 400)
     assert c["share_clinic"] == pytest.approx(1.0)
-    assert c["mean_completeness"] == pytest.approx(0.75)
+    # weighted like the shares (issue item 4): (100 × 1.0 + 300 × 0.5) / 400; this test
+    # asserted the unweighted origin mean 0.75 before, next to population-weighted shares
+    assert c["mean_completeness"] == pytest.approx((100 * 1.0 + 300 * 0.5) / 400)
+    assert (c["basis"], c["covered_park"], c["covered_population_park"]) == (POPULATION, 1, 100)
     assert c["name_zh"] == "中优" and c["name_en"] == "Central optimisation"
     e = cov.loc[("zones", "east")]
     assert (e["origins"], e["share_park"], e["share_clinic"]) == (1, 1.0, 0.0)
@@ -70,6 +73,8 @@ def test_coverage_by_area_unweighted_and_errors() -> None:
     cov = coverage_by_area(_origins(with_population=False), ["park"]).set_index("code")
     assert cov.loc["center", "share_park"] == pytest.approx(1 / 2)
     assert POPULATION not in cov.columns
+    assert set(cov["basis"]) == {"origins"} and cov.loc["center", "covered_park"] == 1
+    assert cov.loc["center", "mean_completeness"] == pytest.approx(0.75)  # origins' mean
     with pytest.raises(InputError, match="reach_kindergarten"):
         coverage_by_area(_origins(), ["kindergarten"])
     bad = _origins()

@@ -21,6 +21,7 @@ from ._errors import InputError
 from .columns import COMPLETENESS, POPULATION, reached_col
 from .coverage import point_in_area
 from .layers import AREA_LAYERS, load_layer
+from .weights import origin_weights, weighted_mean
 
 __all__ = ["AREA_COLUMNS", "assign_areas", "coverage_by_area"]
 
@@ -91,8 +92,10 @@ def coverage_by_area(
     pandas.DataFrame
         One row per area (layer order zones, wings, renewal areas): ``area_layer``,
         ``code``, ``name_zh``, ``name_en``, ``origins``, ``population`` (when given),
-        ``weighted_by``, ``share_<category>`` (covered share, NaN for an area with no
-        origins) and ``mean_completeness``.
+        ``weighted_by`` and ``basis`` (``population`` or ``origins``, :mod:`gcgeo.weights`),
+        per category ``covered_<category>`` (origins), ``covered_population_<category>``
+        (when population is given) and ``share_<category>`` (covered share, NaN for an
+        area with no origins), and ``mean_completeness`` (weighted like the shares).
     """
     cats = [c if isinstance(c, str) else c.id for c in categories]
     if not cats:
@@ -103,16 +106,7 @@ def coverage_by_area(
             f"The origins lack column(s) {', '.join(missing)}; compute coverage for those "
             "categories first (gcgeo.coverage.compute_coverage)."
         )
-    if POPULATION in origins_gdf.columns:
-        w = pd.to_numeric(origins_gdf[POPULATION], errors="coerce").to_numpy(float)
-        if np.isnan(w).any() or (w < 0).any():
-            raise InputError(
-                f"The origins' {POPULATION!r} column has missing or negative values; fix them."
-            )
-        weighted_by = POPULATION
-    else:
-        w = np.ones(len(origins_gdf))
-        weighted_by = "origins"
+    w, weighted_by = origin_weights(origins_gdf)
     reached = {c: origins_gdf[reached_col(c)].fillna(False).to_numpy(bool) for c in cats}
     comp = (
         pd.to_numeric(origins_gdf[COMPLETENESS], errors="coerce").to_numpy(float)
@@ -137,11 +131,12 @@ def coverage_by_area(
             if weighted_by == POPULATION:
                 row[POPULATION] = tot
             row["weighted_by"] = weighted_by
+            row["basis"] = weighted_by
             for c in cats:
+                row[f"covered_{c}"] = int((m & reached[c]).sum())
+                if weighted_by == POPULATION:
+                    row[f"covered_population_{c}"] = float(w[m & reached[c]].sum())
                 row[f"share_{c}"] = float(w[m & reached[c]].sum()) / tot if tot > 0 else np.nan
-            vals = comp[m]
-            row["mean_completeness"] = (
-                float(np.nanmean(vals)) if m.any() and np.isfinite(vals).any() else np.nan
-            )
+            row["mean_completeness"] = weighted_mean(comp[m], w[m])
             rows.append(row)
     return pd.DataFrame(rows)
