@@ -30,7 +30,17 @@ def grid_osm(tmp_path: Path) -> Path:
         ({"highway": "residential", "access": "no", "foot": "yes"}, "keep"),
         ({"highway": "motorway"}, "drop:motorway"),
         ({"highway": "motorway_link"}, "drop:motorway"),
-        ({"highway": "trunk"}, "drop:trunk"),
+        # at-grade trunk roads are Chinese urban arterials people walk along: kept by
+        # default since the China-aware filter (was "drop:trunk")
+        ({"highway": "trunk"}, "keep_trunk"),
+        ({"highway": "trunk", "bridge": "yes"}, "drop:trunk bridge/tunnel"),
+        ({"highway": "trunk", "bridge": "no"}, "keep_trunk"),
+        ({"highway": "trunk", "tunnel": "yes"}, "drop:trunk bridge/tunnel"),
+        ({"highway": "trunk", "motorroad": "yes"}, "drop:trunk motorroad"),
+        ({"highway": "trunk", "foot": "no"}, "drop:foot=no"),
+        ({"highway": "trunk", "access": "no"}, "drop:trunk"),
+        ({"highway": "trunk", "bridge": "yes", "sidewalk": "both"}, "keep"),
+        ({"highway": "trunk_link"}, "drop:trunk_link"),
         ({"highway": "trunk", "sidewalk": "both"}, "keep"),
         ({"highway": "trunk", "foot": "yes"}, "keep"),
         ({"highway": "cycleway"}, "drop:cycleway"),
@@ -50,6 +60,56 @@ def test_walk_decision(tags: dict, expected: str) -> None:
 def test_private_switch() -> None:
     tags = {"highway": "service", "access": "private"}
     assert walk_decision(tags, include_private=False) == "drop:access=private"
+
+
+def test_trunk_switch() -> None:
+    assert walk_decision({"highway": "trunk"}, include_trunk=False) == "drop:trunk"
+    # mapped sidewalks keep a trunk road either way
+    assert walk_decision({"highway": "trunk", "sidewalk": "both"}, include_trunk=False) == "keep"
+
+
+def trunk_town() -> tuple[OSMBuilder, dict[str, int]]:
+    """A residential street R0..R5 (100 m apart) with one 100 m spur north of each of
+    R1..R5, one per kind of trunk road; returns the builder and each spur's way id."""
+    b = OSMBuilder()
+    for i in range(6):
+        b.node(f"R{i}", 100.0 * i, 0.0)
+    b.way([f"R{i}" for i in range(6)], highway="residential")
+    kinds = {
+        "trunk": {"highway": "trunk", "name": "经十路"},
+        "bridge": {"highway": "trunk", "bridge": "yes", "layer": "1"},
+        "motorroad": {"highway": "trunk", "motorroad": "yes"},
+        "link": {"highway": "trunk_link"},
+        "foot_no": {"highway": "trunk", "foot": "no"},
+    }
+    ids = {}
+    for i, (kind, tags) in enumerate(kinds.items(), start=1):
+        b.node(f"T{i}", 100.0 * i, 100.0)
+        ids[kind] = b.way([f"R{i}", f"T{i}"], **tags)
+    return b, ids
+
+
+def test_trunk_rule_on_hand_built_town(tmp_path: Path) -> None:
+    b, ids = trunk_town()
+    path = b.write(tmp_path / "trunk.osm")
+    net = load_network(path)
+    kept = set(net.edges["way_id"].tolist())
+    # exactly the at-grade trunk road joins the residential street; the others are dropped
+    assert kept & set(ids.values()) == {ids["trunk"]}
+    r = net.report
+    assert r["trunk_ways_kept"] == 1 and r["include_trunk"] is True
+    assert r["dropped_by_reason"] == {
+        "trunk bridge/tunnel": 1,
+        "trunk motorroad": 1,
+        "trunk_link": 1,
+        "foot=no": 1,
+    }
+    assert net.n_nodes == 7 and len(net.edges) == 6
+    off = load_network(path, include_trunk=False)
+    assert set(off.edges["way_id"].tolist()) & set(ids.values()) == set()
+    assert off.report["trunk_ways_kept"] == 0 and off.report["include_trunk"] is False
+    assert off.report["dropped_by_reason"]["trunk"] == 3  # the plain, bridge and motorroad one
+    assert off.n_nodes == 6
 
 
 def test_hand_grid_network(grid_osm: Path) -> None:
@@ -184,7 +244,7 @@ def test_beijing_matches_osmnx_parser(beijing_osm: Path) -> None:
     import osmnx as ox
 
     old = list(ox.settings.useful_tags_way)
-    ox.settings.useful_tags_way = old + ["foot", "sidewalk"]
+    ox.settings.useful_tags_way = old + ["foot", "sidewalk", "motorroad"]
     try:
         G = ox.graph_from_xml(beijing_osm, simplify=False, retain_all=True, bidirectional=True)
     finally:
@@ -194,7 +254,17 @@ def test_beijing_matches_osmnx_parser(beijing_osm: Path) -> None:
     for u, v, d in G.edges(data=True):
         tags = {
             k: d[k]
-            for k in ("highway", "access", "foot", "sidewalk", "area", "service")
+            for k in (
+                "highway",
+                "access",
+                "foot",
+                "sidewalk",
+                "area",
+                "service",
+                "bridge",
+                "tunnel",
+                "motorroad",
+            )
             if isinstance(d.get(k), str)
         }
         if "highway" not in tags or not walk_decision(tags).startswith("keep"):
@@ -229,3 +299,29 @@ def test_lengths_match_ellipsoidal_distance(beijing_osm: Path) -> None:
     long_enough = geod > 5
     rel = net.edge_length[long_enough] / geod[long_enough] - 1
     assert np.abs(rel).max() < 1e-4
+
+
+JINAN_ROADS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "osm"
+JINAN_ROADS = JINAN_ROADS / "jinan_roads_mtrajrec.osm.pbf"
+
+
+def test_jinan_trunk_roads_kept(tmp_path: Path) -> None:
+    """On the real Jinan road network (only ``highway`` tags) the 1,095 trunk ways are kept
+    and join the largest component; the 309 trunk_link ramps stay dropped."""
+    if not JINAN_ROADS.is_file():
+        pytest.skip(f"shared data file {JINAN_ROADS} is absent on this machine")
+    from gcgeo.study import open_study
+
+    kept = open_study(JINAN_ROADS, cache=tmp_path / "cache", osm_facilities=False)
+    off = open_study(JINAN_ROADS, cache=tmp_path / "cache", include_trunk=False)
+    on, no = kept.meta["network"], off.meta["network"]  # what run.json's study.network holds
+    assert off.meta["cache"]["hit"] is False  # its own cache entry, not the trunk one
+    assert on["trunk_ways_kept"] == 1095 and on["include_trunk"] is True
+    assert no["trunk_ways_kept"] == 0 and no["dropped_by_reason"]["trunk"] == 1095
+    assert on["dropped_by_reason"]["trunk_link"] == 309 == no["dropped_by_reason"]["trunk_link"]
+    assert "trunk" not in on["dropped_by_reason"]
+    assert on["ways_kept"] - no["ways_kept"] == 1095
+    # measured: 32,338 nodes / 36,842 edges without trunk roads, 36,095 / 41,184 with them
+    assert (no["nodes"], no["edges"]) == (32338, 36842)
+    assert (on["nodes"], on["edges"]) == (36095, 41184)
+    assert on["nodes_dropped_small_components"] < no["nodes_dropped_small_components"]

@@ -153,6 +153,7 @@ def study_settings(
     include_private: bool,
     crs: str | None,
     clip: Any,
+    include_trunk: bool = True,
 ) -> dict[str, Any]:
     """Every setting that changes a built network or its OSM facilities."""
     if clip is None:
@@ -163,6 +164,7 @@ def study_settings(
         clip_id = ",".join(f"{float(v):.9f}" for v in clip)
     return {
         "include_private": bool(include_private),
+        "include_trunk": bool(include_trunk),
         "crs": crs or "auto",
         "clip": clip_id,
         "catalogue": catalogue_hash(catalogue)[:16],

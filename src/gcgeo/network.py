@@ -1,4 +1,6 @@
-"""The walkable street network: walk filter, projection, components, CSR arrays.
+"""The walkable street network: projection, components, CSR arrays.
+
+Which ways are walkable is decided in :mod:`gcgeo.walk_filter` (re-exported here).
 
 The network is kept at OSM-segment resolution: every pair of consecutive
 nodes of a kept way is one straight edge. Facilities and origins snap to a
@@ -26,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 from . import settings
 from ._errors import EmptyNetworkError, InputError
 from .osm import OSMData, read_osm
+from .walk_filter import WALK_HIGHWAYS, walk_decision
 
 __all__ = [
     "DEFAULT_CRS",
@@ -42,81 +45,6 @@ __all__ = [
 
 #: CGCS2000 / 3-degree Gauss-Krüger CM 117°E (covers 115.5°E–118.5°E).
 DEFAULT_CRS = settings.DEFAULT_CRS
-
-#: Highway classes people walk on (foot access permitting).
-WALK_HIGHWAYS = frozenset(
-    {
-        "footway",
-        "path",
-        "steps",
-        "pedestrian",
-        "living_street",
-        "residential",
-        "service",
-        "unclassified",
-        "track",
-        "corridor",
-        "road",
-        "tertiary",
-        "tertiary_link",
-        "secondary",
-        "secondary_link",
-        "primary",
-        "primary_link",
-    }
-)
-#: Classes kept only when foot access is stated (or a sidewalk is mapped).
-_FOOT_ONLY_IF_ALLOWED = frozenset(
-    {"trunk", "trunk_link", "cycleway", "bridleway", "motorway", "motorway_link"}
-)
-#: Minor classes whose ``access=private`` marks the inside of a gated compound (封闭小区).
-_COMPOUND_CLASSES = frozenset(
-    {
-        "service",
-        "footway",
-        "path",
-        "residential",
-        "living_street",
-        "pedestrian",
-        "steps",
-        "track",
-        "unclassified",
-        "corridor",
-    }
-)
-_FOOT_YES = frozenset({"yes", "designated", "permissive", "official"})
-_NO = frozenset({"no"})
-_SIDEWALK_YES = frozenset({"both", "left", "right", "yes", "separate"})
-
-
-def walk_decision(tags: dict[str, str], include_private: bool = True) -> str:
-    """Classify a highway way for walking.
-
-    Returns ``"keep"``, ``"keep_private"`` (an ``access=private`` way of a gated
-    compound kept because residents walk it) or ``"drop:<reason>"``.
-    """
-    hw = tags.get("highway", "")
-    foot = tags.get("foot", "")
-    access = tags.get("access", "")
-    if foot in _NO:
-        return "drop:foot=no"
-    if tags.get("area") == "yes" and hw != "pedestrian":
-        return "drop:area"
-    foot_allowed = foot in _FOOT_YES
-    if hw in _FOOT_ONLY_IF_ALLOWED:
-        if hw.startswith("motorway") and not foot_allowed:
-            return "drop:motorway"
-        if not (foot_allowed or tags.get("sidewalk", "") in _SIDEWALK_YES):
-            return f"drop:{hw}"
-    elif hw not in WALK_HIGHWAYS:
-        return f"drop:highway={hw or 'none'}"
-    if access == "no" and not foot_allowed:
-        return "drop:access=no"
-    if access == "private" and not foot_allowed:
-        if include_private and hw in _COMPOUND_CLASSES:
-            return "keep_private"
-        return "drop:access=private"
-    return "keep"
 
 
 def choose_crs(lon: np.ndarray, lat: np.ndarray) -> str:
@@ -281,6 +209,7 @@ def build_network(
     crs: str | None = None,
     include_private: bool = True,
     largest_component: bool = True,
+    include_trunk: bool = True,
 ) -> StreetNetwork:
     """Build the walkable network from parsed OSM data.
 
@@ -295,6 +224,10 @@ def build_network(
         Keep ``access=private`` minor ways (gated residential compounds).
     largest_component : bool
         Keep only the largest connected piece (reported).
+    include_trunk : bool
+        Keep at-grade ``highway=trunk`` roads without mapped sidewalks (Chinese urban
+        arterials; see :func:`gcgeo.walk_filter.walk_decision`); the count kept this way is
+        reported as ``trunk_ways_kept``.
 
     Raises
     ------
@@ -309,14 +242,16 @@ def build_network(
     lat_map: dict[int, float] = {}
     kept_ways: list[int] = []
     n_private = 0
+    n_trunk = 0
     way_private = np.zeros(len(osm.ways), dtype=bool)
     for i, w in enumerate(osm.ways):
-        d = walk_decision(w.tags, include_private)
+        d = walk_decision(w.tags, include_private, include_trunk)
         decisions[d] += 1
         way_private[i] = d == "keep_private"
         if not d.startswith("keep"):
             continue
         n_private += d == "keep_private"
+        n_trunk += d == "keep_trunk"
         kept_ways.append(i)
         seg_u.append(w.refs[:-1])
         seg_v.append(w.refs[1:])
@@ -354,6 +289,8 @@ def build_network(
         "ways_kept": len(kept_ways),
         "private_ways_kept": int(n_private),
         "include_private": include_private,
+        "trunk_ways_kept": int(n_trunk),
+        "include_trunk": include_trunk,
         "dropped_by_reason": {
             k.split(":", 1)[1]: int(c) for k, c in sorted(decisions.items()) if k.startswith("drop")
         },
@@ -491,9 +428,12 @@ def load_network(
     crs: str | None = None,
     include_private: bool = True,
     largest_component: bool = True,
+    include_trunk: bool = True,
 ) -> StreetNetwork:
     """Read an OSM file and build its walkable network (see :func:`build_network`)."""
-    return build_network(read_osm(path, clip=clip), crs, include_private, largest_component)
+    return build_network(
+        read_osm(path, clip=clip), crs, include_private, largest_component, include_trunk
+    )
 
 
 def to_networkx(net: StreetNetwork) -> Any:

@@ -63,7 +63,18 @@ RESIDENTIAL_BUILDINGS = frozenset(
     {"residential", "apartments", "house", "dormitory", "detached", "terrace", "semidetached_house"}
 )
 #: Way tags carried into the network.
-WAY_TAGS = ("highway", "name", "access", "foot", "sidewalk", "service", "area", "bridge", "tunnel")
+WAY_TAGS = (
+    "highway",
+    "name",
+    "access",
+    "foot",
+    "sidewalk",
+    "service",
+    "area",
+    "bridge",
+    "tunnel",
+    "motorroad",
+)
 
 #: a record of libosmium's sparse_file_array: uint64 id, int32 x, int32 y
 _NODE_RECORD = np.dtype([("id", "<u8"), ("x", "<i4"), ("y", "<i4")])

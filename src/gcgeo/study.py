@@ -45,6 +45,7 @@ def open_study(
     crs: str | None = None,
     clip: BaseGeometry | tuple[float, float, float, float] | None = None,
     cache: str | os.PathLike | bool | None = None,
+    include_trunk: bool = True,
 ) -> Study:
     """Read an OSM file into a walk network and categorised facilities.
 
@@ -68,6 +69,9 @@ def open_study(
         facilities are stored keyed by the file's content hash and the settings;
         ``meta["cache"]["hit"]`` tells whether this call was served from it. A
         corrupt entry is rebuilt with a :class:`gcgeo.cache.CacheWarning`.
+    include_trunk : bool
+        Keep at-grade trunk roads (Chinese urban arterials) without mapped sidewalks; see
+        :func:`gcgeo.network.build_network`.
 
     Returns
     -------
@@ -84,7 +88,7 @@ def open_study(
     entry_settings = None
     if root is not None:
         check_path(osm_path)
-        entry_settings = _cache.study_settings(cat, include_private, crs, clip)
+        entry_settings = _cache.study_settings(cat, include_private, crs, clip, include_trunk)
         entry = _cache.load_study_entry(root, osm_path, entry_settings)
     if entry is not None:
         net, osm_fac, osm_summary = entry.network, entry.facilities, entry.osm_summary
@@ -92,7 +96,9 @@ def open_study(
         net.report["source_file"] = str(osm_path)
     else:
         osm = read_osm(osm_path, clip=clip)
-        net = build_network(osm, crs=crs, include_private=include_private)
+        net = build_network(
+            osm, crs=crs, include_private=include_private, include_trunk=include_trunk
+        )
         osm_fac = facilities_from_osm(osm, cat)
         osm_summary = osm.summary()
         if root is not None and entry_settings is not None:

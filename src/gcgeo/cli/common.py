@@ -166,6 +166,7 @@ def open_study_from_args(study: StudyArgs, catalogue: Any = None) -> Any:
         include_private=not study.no_private,
         crs=study.metric_crs,
         cache=study.cache,
+        include_trunk=not study.no_trunk,
     )
 
 

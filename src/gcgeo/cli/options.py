@@ -4,7 +4,7 @@ Who uses what:
 
 | option | commands |
 |---|---|
-| ``study_options`` (--osm, --catalogue, --facilities, --facilities-crs, --no-osm-facilities, --no-private, --crs, --max-snap, --speed, --max-distance, --cache, --no-cache, --json, --overwrite) | reach, coverage, map, isochrone, scenario, deadends, suggest, report |
+| ``study_options`` (--osm, --catalogue, --facilities, --facilities-crs, --no-osm-facilities, --no-private, --no-trunk, --crs, --max-snap, --speed, --max-distance, --cache, --no-cache, --json, --overwrite) | reach, coverage, map, isochrone, scenario, deadends, suggest, report |
 | ``origin_options`` (--boundary, --cell, --origin-rule, --origins, --population, --out) | coverage, scenario, deadends, suggest, report |
 | ``layers_option`` (--layers) | coverage, map, report, layers list/plot |
 | ``tiles_option``, ``tianditu_key_option``, ``offline_option`` | map, isochrone |
@@ -144,6 +144,7 @@ class StudyArgs:
     max_distance: float | None
     cache_dir: str | None
     no_cache: bool
+    no_trunk: bool = False
 
     @property
     def cache(self) -> str | bool:
@@ -249,6 +250,13 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             default=False,
             help="Drop access=private ways of gated compounds (kept by default).",
+        ),
+        click.option(
+            "--no-trunk",
+            is_flag=True,
+            default=False,
+            help="Drop at-grade trunk roads without mapped sidewalks (kept by default: "
+            "Chinese arterials are walkable).",
         ),
         click.option(
             "--crs",
