@@ -31,9 +31,13 @@ EVIL = "<img src=x onerror=alert(1)>"
 #   D (150, 197) pop 150: K2 3 + 150 + 100 + 10 = 263      S  3 + 150 + 50 = 203
 ORIGINS = {"A": (50, 5, 100), "B": (305, 150, 50), "C": (3, 150, 200), "D": (150, 197, 150)}
 KG_SHARE = (100 + 50 + 150) / 500  # A, B, D within 300 m
-KG_MEDIAN = (165 + 263) / 2
-SCHOOL_MEDIAN = (203 + 305) / 2
-MEAN_COMPLETENESS = (1 + 1 + 0.5 + 1) / 4
+# Medians and completeness are weighted by population like the shares (issue item 4; these
+# were the unweighted (165 + 263) / 2, (203 + 305) / 2 and 3.5 / 4 before). Kindergarten:
+# 125 (100), 165 (50), 263 (150), 323 (200): the cumulative 100, 150, 300 passes half of 500
+# at D's 263. School: 103 (200), 203 (150), ...: 200, 350 passes 250 at D's 203.
+KG_MEDIAN = 263
+SCHOOL_MEDIAN = 203
+MEAN_COMPLETENESS = (100 * 1 + 50 * 1 + 200 * 0.5 + 150 * 1) / 500
 
 
 def _unescape_js(page: str) -> str:

@@ -26,7 +26,7 @@ from . import maps, settings
 from ._errors import InputError
 from ._io import safe_filename
 from .columns import COMPLETENESS, POPULATION, dist_col, reached_col
-from .coverage import street_minutes
+from .coverage import search_limit, street_minutes
 from .escape import html_text
 from .report_pages import (
     LAYER_TITLES,
@@ -35,6 +35,8 @@ from .report_pages import (
     area_report_html,
     index_html,
 )
+from .walker import walker_categories
+from .weights import median_columns, origin_weights, weighted_mean
 
 __all__ = [
     "REPORT_LAYERS",
@@ -53,24 +55,35 @@ _MARGIN_M = 300.0
 _e = html_text
 
 
-def area_table(origins: gpd.GeoDataFrame, categories: Sequence[Any]) -> pd.DataFrame:
+def area_table(
+    origins: gpd.GeoDataFrame,
+    categories: Sequence[Any],
+    speed_mps: float = settings.WALK_SPEED_MPS,
+    limit: float | None = None,
+) -> pd.DataFrame:
     """Coverage by category of a set of origins (e.g. those inside one area).
 
     Parameters
     ----------
     origins : GeoDataFrame
         Origins with ``reach_<c>`` and ``dist_<c>_m`` per category and optionally
-        ``population`` (weights the share).
+        ``population`` (weights share, covered population and median).
     categories : sequence of Category
         Need ``id``, ``name_zh``, ``name_en``, ``max_distance_m`` and ``status``.
+    speed_mps, limit : float
+        As for the coverage run: they give each category's search limit
+        (:func:`gcgeo.coverage.search_limit`), named when the median lies beyond it.
 
     Returns
     -------
     DataFrame
         One row per category: ``category``, ``name_zh``, ``name_en``, ``threshold_m``,
-        ``threshold_status``, ``origins``, ``population`` (NaN without weights),
-        ``covered`` (origins), ``share`` (covered share, population-weighted when given;
-        NaN for no origins), ``median_dist_m`` (over origins that reach any facility).
+        ``threshold_status``, ``basis`` (``population`` or ``origins``), ``origins``,
+        ``population`` (NaN without weights), ``covered`` (origins),
+        ``covered_population`` (NaN without weights), ``share`` (covered share,
+        population-weighted when given; NaN for no origins), ``search_limit_m`` and
+        ``median_dist_m`` / ``median_beyond_limit`` / ``median_text`` (weighted, counting
+        origins beyond the search limit: :func:`gcgeo.weights.median_columns`).
     """
     missing = [
         c
@@ -84,13 +97,14 @@ def area_table(origins: gpd.GeoDataFrame, categories: Sequence[Any]) -> pd.DataF
             "categories first (gcgeo.coverage.compute_coverage)."
         )
     n = len(origins)
-    weighted = POPULATION in origins.columns
-    w = origins[POPULATION].to_numpy(float) if weighted else np.ones(n)
+    w, basis = origin_weights(origins)
+    weighted = basis == POPULATION
     rows = []
     for cat in categories:
         reached = origins[reached_col(cat.id)].fillna(False).to_numpy(bool)
         d = origins[dist_col(cat.id)].to_numpy(float)
         tot = float(w.sum())
+        cat_limit = search_limit(cat.max_distance_m, speed_mps, limit)
         rows.append(
             {
                 "category": cat.id,
@@ -98,13 +112,14 @@ def area_table(origins: gpd.GeoDataFrame, categories: Sequence[Any]) -> pd.DataF
                 "name_en": cat.name_en,
                 "threshold_m": cat.max_distance_m,
                 "threshold_status": cat.status,
+                "basis": basis,
                 "origins": n,
                 "population": tot if weighted else np.nan,
                 "covered": int(reached.sum()),
+                "covered_population": float(w[reached].sum()) if weighted else np.nan,
                 "share": round(float(w[reached].sum()) / tot, 4) if tot > 0 else np.nan,
-                "median_dist_m": float(np.median(d[np.isfinite(d)]))
-                if np.isfinite(d).any()
-                else np.nan,
+                "search_limit_m": round(cat_limit, 1),
+                **median_columns(d, w, cat_limit),
             }
         )
     return pd.DataFrame(rows)
@@ -200,6 +215,7 @@ def build_reports(
     speed_mps: float = settings.WALK_SPEED_MPS,
     max_snap: float = settings.MAX_SNAP_M,
     limit: float | None = None,
+    threshold_basis: str = settings.THRESHOLD_BASIS,
     offline: bool = True,
     tiles: str | None = None,
     tianditu_key: str | None = None,
@@ -228,6 +244,9 @@ def build_reports(
         A planner's folder overriding the shipped district layers.
     speed_mps, max_snap, limit : float
         As for the coverage run.
+    threshold_basis : {"distance", "time"}
+        As for the coverage run (:func:`gcgeo.walker.threshold_for`): the tables' thresholds
+        and the streets' minute bands.
     offline : bool
         Inline Leaflet/jQuery so the pages work with no internet (no tiles by default).
     tiles, tianditu_key : str, optional
@@ -253,6 +272,7 @@ def build_reports(
 
     if not categories:
         raise InputError("No categories given; pass at least one category id.")
+    categories = walker_categories(categories, speed_mps, threshold_basis)
     if map_category is None:
         ids = [c.id for c in categories]
         map_category = (
@@ -261,7 +281,9 @@ def build_reports(
     if any(col not in origins.columns for _, col, _ in REPORT_LAYERS):
         origins = origins.join(assign_areas(origins, layers_dir))
     edges = net.edges[["way_id", "name", "highway", "length", "geometry"]].copy()
-    edges["walk_min"] = street_minutes(net, facilities, map_category, speed_mps, max_snap, limit)
+    edges["walk_min"] = street_minutes(
+        net, facilities, map_category, speed_mps, max_snap, limit, threshold_basis
+    )
     pages: dict[str, str] = {}
     reports: list[AreaReport] = []
     fnames = report_filenames(layers_dir)
@@ -272,10 +294,10 @@ def build_reports(
             a = areas.iloc[k]
             code = str(a["code"])
             inside = origins[member == code]
-            table = area_table(inside, categories)
+            table = area_table(inside, categories, speed_mps, limit)
             comp = (
-                float(np.nanmean(inside[COMPLETENESS].to_numpy(float)))
-                if len(inside) and COMPLETENESS in inside and inside[COMPLETENESS].notna().any()
+                weighted_mean(inside[COMPLETENESS].to_numpy(float), origin_weights(inside)[0])
+                if COMPLETENESS in inside
                 else float("nan")
             )
             one = areas.iloc[[k]].copy()

@@ -79,26 +79,38 @@ def _confidence_note(confidence: str, source: str) -> str:
     )
 
 
+def _median_cell(r: Any) -> str:
+    """The median as the page shows it: ``"> 990 m"`` when beyond the search limit."""
+    if bool(getattr(r, "median_beyond_limit", False)):
+        return _e(getattr(r, "median_text", None) or "> search limit")
+    return "—" if pd.isna(r.median_dist_m) else f"{r.median_dist_m:,.0f}"
+
+
 def _table_html(table: pd.DataFrame) -> str:
     weighted = table["population"].notna().any()
+    has_cov_pop = weighted and "covered_population" in table.columns
+    per = "按人口加权 weighted by population" if weighted else "按起点计 per origin"
     head = (
         "<tr><th class='l'>类别 Category</th><th>标准 Threshold (m)</th>"
         "<th class='l'>标准状态 Threshold status</th><th>起点 Origins</th>"
         + ("<th>人口 Population</th>" if weighted else "")
-        + "<th>可达起点 Covered origins</th><th>覆盖率 Covered share</th>"
-        "<th>中位距离 Median distance (m)</th></tr>"
+        + "<th>可达起点 Covered origins</th>"
+        + ("<th>可达人口 Covered population</th>" if has_cov_pop else "")
+        + f"<th>覆盖率 Covered share ({per})</th>"
+        f"<th>中位距离 Median distance (m, {per})</th></tr>"
     )
     rows = []
     for r in table.itertuples():
         share = "—" if pd.isna(r.share) else f"{r.share:.1%}"
-        med = "—" if pd.isna(r.median_dist_m) else f"{r.median_dist_m:,.0f}"
+        med = _median_cell(r)
         status = _STATUS.get(str(r.threshold_status), _e(r.threshold_status))
         rows.append(
             f"<tr data-category='{_e(r.category)}'><td class='l'>{_e(r.name_zh)} {_e(r.name_en)}</td>"
             f"<td>{r.threshold_m:,.0f}</td><td class='l'>{status}</td><td>{r.origins}</td>"
             + (f"<td>{r.population:,.0f}</td>" if weighted else "")
             + f"<td>{r.covered}</td>"
-            f"<td class='share' data-share='{'' if pd.isna(r.share) else f'{r.share:.4f}'}'>"
+            + (f"<td>{r.covered_population:,.0f}</td>" if has_cov_pop else "")
+            + f"<td class='share' data-share='{'' if pd.isna(r.share) else f'{r.share:.4f}'}'>"
             f"{share}</td><td>{med}</td></tr>"
         )
     return f"<table class='coverage'>{head}{''.join(rows)}</table>"
@@ -132,7 +144,8 @@ def area_report_html(
     table : DataFrame
         :func:`area_table` of the origins inside the area (no rows' origins = none inside).
     mean_completeness : float
-        Mean life-circle completeness of those origins (NaN when there are none).
+        Mean life-circle completeness of those origins, weighted like the table
+        (NaN when there are none).
     map_html : str, optional
         A map fragment (:func:`gcgeo.maps.to_fragment`), inserted as is.
     label : str, optional
@@ -164,9 +177,13 @@ def area_report_html(
         parts.append("<h2>分类覆盖 Coverage by category</h2>")
         parts.append(_table_html(table))
         comp = "—" if not np.isfinite(mean_completeness) else f"{mean_completeness:.1%}"
+        weighted = table["population"].notna().any()
+        over = "weighted by population" if weighted else "averaged over origins"
         parts.append(
             f"<p>平均生活圈完整度 Mean life-circle completeness: <b class='completeness'>{comp}</b> "
-            "(share of life-circle categories within their threshold, averaged over origins).</p>"
+            f"(share of life-circle categories within their threshold, {over}). 中位距离计入超出"
+            "搜索范围的起点 Medians count origins beyond the search limit: "
+            "“&gt; <i>N</i> m” means half or more lie beyond the <i>N</i> m limit.</p>"
         )
     if meta:
         facts = "; ".join(f"{_e(k)}: {_e(v)}" for k, v in meta.items())

@@ -60,7 +60,7 @@ PERSONA_SPEEDS_MPS = {
 #: The life-circle tiers, minutes of walking (GB 50180-2018).
 LIFE_CIRCLE_MINUTES = (5, 10, 15)
 #: What a category threshold means for a walker of another speed (see
-#: :func:`gcgeo.coverage.walker_categories`): ``distance`` keeps the standard's metres,
+#: :func:`gcgeo.walker.threshold_for`): ``distance`` keeps the standard's metres,
 #: ``time`` asks for the tier's minutes at the walker's speed.
 THRESHOLD_BASES = ("distance", "time")
 #: The default of :data:`THRESHOLD_BASES` (``--threshold-basis``).
