@@ -68,8 +68,15 @@ def test_persona_scales_thresholds() -> None:
     cat = load_catalogue().select(["kindergarten", "middle_school"])
     sc = parse_scenario('name = "老人"\npersona = "elderly"\n[personas]\nelderly = 0.55\n')
     assert sc.speed_mps == 0.55
+    # The persona rule is defined once (gcgeo.walker.threshold_for, issue item 4): a persona
+    # sets the speed and thresholds stay the standard's distances, so `coverage --speed` and a
+    # scenario persona agree. This test asserted the old scaling 300 × 0.55 / 1.1 = 150 and
+    # 1000 × 0.55 / 1.1 = 500; scaling is now asked for with threshold_basis="time", which
+    # takes the tier's minutes at the speed: 5 × 60 × 0.55 = 165, 15 × 60 × 0.55 = 495.
     scaled = persona_categories(cat, sc.speed_mps)
-    assert [c.max_distance_m for c in scaled] == [150, 500]
+    assert [c.max_distance_m for c in scaled] == [300, 1000]
+    timed = persona_categories(cat, sc.speed_mps, threshold_basis="time")
+    assert [c.max_distance_m for c in timed] == [165, 495]
     assert parse_scenario('name = "x"\npersona = "child"').speed_mps == 0.9
 
 

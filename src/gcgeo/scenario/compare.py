@@ -4,16 +4,15 @@ Origins are counted in areas by the one point-in-area rule,
 :func:`gcgeo.coverage.point_in_area`, so a zone holds the same origins here as in the
 by-area table of ``gcgeo coverage``.
 
-A persona changes the walking speed. Life-circle thresholds are walking times
-(5/10/15 minutes) stated as distances at the reference adult pace of 1.1 m/s,
-so a persona's distance threshold is ``max_distance_m × speed / 1.1``: an
-elderly walker (0.8 m/s) reaches a 300 m kindergarten threshold only within
-218 m.
+A persona sets the walking speed, nothing else: thresholds follow the one walker rule of
+:func:`gcgeo.walker.threshold_for` (the standard's distances by default, the tier's minutes
+at the persona's speed with ``threshold_basis="time"``), so a scenario's *before* equals
+``gcgeo coverage --speed <persona speed>``. Shares are weighted as :mod:`gcgeo.weights`
+says; every delta table has a ``basis`` column.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,26 +20,32 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .. import settings
 from .._errors import InputError, ScenarioError
 from ..catalogue import Category
-from ..columns import POPULATION, dist_col, reached_col
+from ..columns import dist_col, reached_col
 from ..coverage import CoverageResult, compute_coverage, point_in_area
 from ..network import StreetNetwork
 from ..snap import DEFAULT_MAX_SNAP_M
+from ..walker import walker_categories
+from ..weights import origin_weights
 from .edit import apply_scenario
-from .parse import REFERENCE_SPEED_MPS, Scenario
+from .parse import Scenario
 
 __all__ = ["ScenarioResult", "area_membership", "compare", "persona_categories"]
 
 
-def persona_categories(categories: Sequence[Category], speed_mps: float) -> list[Category]:
-    """Categories with thresholds scaled to a persona's speed (time budget kept)."""
-    if speed_mps == REFERENCE_SPEED_MPS:
-        return list(categories)
-    f = speed_mps / REFERENCE_SPEED_MPS
-    return [
-        dataclasses.replace(c, max_distance_m=round(c.max_distance_m * f, 2)) for c in categories
-    ]
+def persona_categories(
+    categories: Sequence[Category],
+    speed_mps: float,
+    threshold_basis: str = settings.THRESHOLD_BASIS,
+) -> list[Category]:
+    """Categories with a persona's thresholds: :func:`gcgeo.walker.walker_categories`.
+
+    With the default ``distance`` basis the thresholds stay the standard's distances; with
+    ``time`` they are the tier's minutes at ``speed_mps``.
+    """
+    return walker_categories(categories, speed_mps, threshold_basis)
 
 
 def area_membership(
@@ -117,6 +122,8 @@ _VALUE_COLS = (
     "after_covered",
     "gained",
     "lost",
+    "before_covered_population",
+    "after_covered_population",
 )
 
 
@@ -125,6 +132,7 @@ def _delta_table(
     after: CoverageResult,
     categories: Sequence[Category],
     weights: np.ndarray,
+    basis: str,
     membership: tuple[np.ndarray, np.ndarray] | None,
     areas: gpd.GeoDataFrame | None,
 ) -> pd.DataFrame:
@@ -161,6 +169,7 @@ def _delta_table(
                     "area_name_zh": zh,
                     "area_name_en": en,
                     "threshold_m": cat.max_distance_m,
+                    "basis": basis,
                     "origins": len(idx),
                     "before_share": round(bs, 4),
                     "after_share": round(as_, 4),
@@ -169,6 +178,8 @@ def _delta_table(
                     "after_covered": int(a[idx].sum()),
                     "gained": int((a[idx] & ~b[idx]).sum()),
                     "lost": int((b[idx] & ~a[idx]).sum()),
+                    "before_covered_population": float(w[b[idx]].sum()),
+                    "after_covered_population": float(w[a[idx]].sum()),
                 }
             )
     return pd.DataFrame(rows)
@@ -183,6 +194,7 @@ def compare(
     areas: gpd.GeoDataFrame | None = None,
     max_snap: float = DEFAULT_MAX_SNAP_M,
     limit: float | None = None,
+    threshold_basis: str = settings.THRESHOLD_BASIS,
 ) -> ScenarioResult:
     """Coverage before and after one or several scenarios, by category and area.
 
@@ -192,9 +204,10 @@ def compare(
     facilities : GeoDataFrame
         ``facility_id``, ``name``, ``category`` points (any CRS).
     categories : sequence of Category
-        Categories to compare (thresholds are scaled to each scenario's persona).
+        Categories to compare (thresholds follow :func:`gcgeo.walker.threshold_for` at each
+        scenario's persona speed).
     origins : GeoDataFrame
-        Origin points; an optional ``population`` column weights the shares.
+        Origin points; an optional ``population`` column weights the shares (``basis``).
     scenario : Scenario or sequence of Scenario
         Compared side by side, each against its own baseline (same persona).
     areas : GeoDataFrame, optional
@@ -203,6 +216,8 @@ def compare(
         :func:`gcgeo.coverage.point_in_area`, as in ``gcgeo coverage``.
     max_snap, limit : float
         See :func:`gcgeo.coverage.compute_coverage`.
+    threshold_basis : {"distance", "time"}
+        What thresholds mean at a persona's speed (:func:`gcgeo.walker.threshold_for`).
 
     Returns
     -------
@@ -217,11 +232,7 @@ def compare(
         raise ScenarioError(
             f"Scenario name {sorted(dupes)[0]!r} is used by more than one file; give each a distinct name."
         )
-    weights = (
-        origins[POPULATION].to_numpy(float)
-        if POPULATION in origins.columns
-        else np.ones(len(origins))
-    )
+    weights, basis = origin_weights(origins)
     before_cache: dict[float, CoverageResult] = {}
     before: dict[str, CoverageResult] = {}
     after: dict[str, CoverageResult] = {}
@@ -229,18 +240,20 @@ def compare(
     change_frames = []
     membership = None
     for sc in scenarios:
-        cats = persona_categories(categories, sc.speed_mps)
+        cats = walker_categories(categories, sc.speed_mps, threshold_basis)
         if sc.speed_mps not in before_cache:
             before_cache[sc.speed_mps] = compute_coverage(
-                net, facilities, cats, origins, sc.speed_mps, max_snap, limit
+                net, facilities, cats, origins, sc.speed_mps, max_snap, limit, threshold_basis
             )
         b = before_cache[sc.speed_mps]
         new_net, new_fac = apply_scenario(net, facilities, sc)
-        a = compute_coverage(new_net, new_fac, cats, origins, sc.speed_mps, max_snap, limit)
+        a = compute_coverage(
+            new_net, new_fac, cats, origins, sc.speed_mps, max_snap, limit, threshold_basis
+        )
         if areas is not None and membership is None:
             membership = area_membership(b.origins, areas)
         before[sc.name], after[sc.name] = b, a
-        tables[sc.name] = _delta_table(b, a, cats, weights, membership, areas)
+        tables[sc.name] = _delta_table(b, a, cats, weights, basis, membership, areas)
         for cat in cats:
             rb = b.origins[reached_col(cat.id)].to_numpy(bool)
             ra = a.origins[reached_col(cat.id)].to_numpy(bool)
@@ -281,7 +294,7 @@ def compare(
     if len(scenarios) == 1:
         delta = tables[scenarios[0].name]
     else:
-        keys = ["category", "area_code", "area_name_zh", "area_name_en", "origins"]
+        keys = ["category", "area_code", "area_name_zh", "area_name_en", "basis", "origins"]
         delta = None
         for sc in scenarios:
             t = tables[sc.name]

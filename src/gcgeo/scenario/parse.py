@@ -3,6 +3,14 @@
 The format is described in :mod:`gcgeo.scenario`. Each error is one sentence naming
 the file, the line or table and the key, and the fix; numbers must be finite and in
 range, with their unit in the message.
+
+Personas
+--------
+A persona (``persona = "elderly"``, speeds in :data:`DEFAULT_PERSONAS` or ``[personas]``)
+sets the walking speed and nothing else: what the category thresholds mean at that speed is
+the one rule of :func:`gcgeo.walker.threshold_for` (the standard's distances unless
+``threshold_basis="time"`` asks for the tier's minutes at the speed), the rule ``gcgeo
+coverage --speed`` uses too. So the elderly persona's *before* equals ``--speed 0.8``.
 """
 
 from __future__ import annotations
@@ -215,8 +223,54 @@ def _load_planned(planned: PlannedSource, where: str) -> gpd.GeoDataFrame:
     return planned
 
 
+def _entry_lonlat(e: Mapping[str, Any], where: str) -> tuple[float, float] | None:
+    """The entry's ``lon``/``lat`` in WGS-84 (converted from its ``crs``), or None if neither
+    key is given."""
+    from .._errors import InputError
+    from ..tables import coords_to_wgs84, parse_crs
+
+    if "lon" not in e and "lat" not in e:
+        return None
+    if "lon" not in e or "lat" not in e:
+        missing = "lat" if "lon" in e else "lon"
+        raise ScenarioError(f"{where}: key {missing!r} is missing; give both lon and lat.")
+    raw = e.get("crs", "wgs84")
+    if not isinstance(raw, str):
+        raise ScenarioError(
+            f"{where}: key 'crs' = {raw!r} must be text such as \"gcj02\"; use wgs84, gcj02, "
+            "bd09 or an EPSG code."
+        )
+    try:
+        crs = parse_crs(raw, f"{where} key 'crs'")
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
+    key = f"{where} key 'lon'/'lat'"
+    if isinstance(crs, str) or crs.is_geographic:
+        lon, lat = _lonlat_pair([e["lon"], e["lat"]], key)
+    else:
+        ok = _is_number(e["lon"]) and _is_number(e["lat"])
+        lon = _as_float(e["lon"]) if ok else math.nan
+        lat = _as_float(e["lat"]) if ok else math.nan
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise ScenarioError(
+                f"{key}: ({e['lon']!r}, {e['lat']!r}) are not finite numbers of metres in "
+                f"{raw}; give the easting as lon and the northing as lat."
+            )
+    if crs != "wgs84":
+        x, y = coords_to_wgs84([lon], [lat], crs)
+        lon, lat = float(x[0]), float(y[0])
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise ScenarioError(f"{key}: the point lies outside {raw}; check key 'crs'.")
+        _check_lonlat(lon, lat, f"{key} in {raw}")
+    return lon, lat
+
+
 def _planned_facility(
-    entry: Mapping[str, Any], pid: str, layer: gpd.GeoDataFrame, where: str
+    entry: Mapping[str, Any],
+    pid: str,
+    layer: gpd.GeoDataFrame,
+    where: str,
+    given: tuple[float, float] | None = None,
 ) -> tuple[str, float, float, str]:
     col = next((c for c in _PLANNED_ID_COLUMNS if c in layer.columns), None)
     if col is None:
@@ -237,13 +291,27 @@ def _planned_facility(
             f"{where}: the planned-facility layer has no CRS; save it with EPSG:4326."
         )
     g = row.to_crs(settings.WGS84).geometry.iloc[0]
-    if g is None or g.is_empty:
+    located = g is not None and not g.is_empty
+    if not located and given is None:
+        label = row["name_zh"].iloc[0] if "name_zh" in row.columns else None
+        label = f" ({label})" if isinstance(label, str) and label.strip() else ""
         raise ScenarioError(
-            f"{where}: planned facility {pid!r} has no location in the planned-facility layer; "
-            "give lon and lat instead of key 'planned'."
+            f"{where}: planned facility {pid!r}{label} has no location in the planned-facility "
+            "layer, so key 'planned' alone cannot place it; add its site to this "
+            "[[add_facility]] table as the two lines lon = 117.80 and lat = 36.05 (the site's "
+            'own WGS-84 degrees, or add crs = "gcj02" for Amap ones).'
         )
-    pt = g if g.geom_type == "Point" else g.representative_point()
-    _check_lonlat(float(pt.x), float(pt.y), f"{where} key 'planned' = {pid!r}")
+    if located and given is not None:
+        raise ScenarioError(
+            f"{where}: planned facility {pid!r} already has a location in the planned-facility "
+            "layer; drop keys 'lon'/'lat' (or drop key 'planned' to place it yourself)."
+        )
+    if given is not None:
+        lon, lat = given
+    else:
+        pt = g if g.geom_type == "Point" else g.representative_point()
+        lon, lat = float(pt.x), float(pt.y)
+        _check_lonlat(lon, lat, f"{where} key 'planned' = {pid!r}")
     category = entry.get("category")
     if category is None:
         category = row["category"].iloc[0] if "category" in row.columns else None
@@ -255,7 +323,7 @@ def _planned_facility(
     if layer_name is None or (isinstance(layer_name, float) and math.isnan(layer_name)):
         layer_name = ""  # a blank cell
     name = str(entry.get("name") or layer_name or "")
-    return category, float(pt.x), float(pt.y), name
+    return category, lon, lat, name
 
 
 def parse_scenario(
@@ -332,24 +400,24 @@ def parse_scenario(
     planned_layer: gpd.GeoDataFrame | None = None
     for i, e in enumerate(tables("add_facility")):
         where = draft.where("add_facility", i)
-        extra = sorted(set(e) - {"category", "lon", "lat", "planned", "name", "id"})
+        extra = sorted(set(e) - {"category", "lon", "lat", "crs", "planned", "name", "id"})
         if extra:
             raise ScenarioError(
-                f"{where}: unknown key {extra[0]!r}; use category, lon, lat, planned, name, id."
+                f"{where}: unknown key {extra[0]!r}; use category, lon, lat, crs, planned, name, "
+                "id."
             )
         pid = e.get("planned")
+        given = _entry_lonlat(e, where)
         if pid is not None:
-            if "lon" in e or "lat" in e:
-                raise ScenarioError(f"{where}: give either 'planned' or 'lon'/'lat', not both.")
             if planned_layer is None:
                 planned_layer = _load_planned(planned, where)
-            category, lon, lat, fname = _planned_facility(e, str(pid), planned_layer, where)
+            category, lon, lat, fname = _planned_facility(e, str(pid), planned_layer, where, given)
         else:
-            if "lon" not in e or "lat" not in e:
+            if given is None:
                 raise ScenarioError(
                     f"{where}: key 'lon'/'lat' is missing; add lon and lat or planned = \"<id>\"."
                 )
-            lon, lat = _lonlat_pair([e["lon"], e["lat"]], f"{where} key 'lon'/'lat'")
+            lon, lat = given
             category = e.get("category")
             fname = str(e.get("name", ""))
         if not isinstance(category, str) or category not in cat:
