@@ -33,7 +33,10 @@ Everything found is counted in :attr:`OSMData.issues`, which
 
 The streamed pass is :mod:`gcgeo.osm_stream` and the checks on its arrays are
 :mod:`gcgeo.osm_checks`; this module defines what is kept (:class:`OSMData`),
-reads a file (:func:`read_osm`, :func:`check_path`) and cuts it to a clip area.
+reads a file (:func:`read_osm`, :func:`check_path`) and cuts it to a clip area
+(:func:`clip_polygon` buffers a boundary into one). A clip is applied where it is
+cheap: a large extract is cut in libosmium (:func:`gcgeo.osm_stream.cut_extract`)
+before anything reaches Python, so a province file costs about what the district does.
 It is the public entry point: import from here, not from the other two.
 
 ``osmnx.graph_from_xml`` is used in the tests as an independent second parser.
@@ -42,6 +45,7 @@ It is the public entry point: import from here, not from the other two.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +71,7 @@ from .osm_stream import (
     RESIDENTIAL_BUILDINGS,
     WAY_TAGS,
     RawOSM,
+    cut_extract,
     first_pass,
     negative_nodes,
     sanitised_xml,
@@ -81,6 +86,7 @@ __all__ = [
     "OSMData",
     "Way",
     "check_path",
+    "clip_polygon",
     "read_osm",
 ]
 
@@ -128,16 +134,24 @@ class OSMData:
     ----------
     path : str
     ways : list of Way
-        ``highway`` ways, one entry per unbroken piece (a way cut at a gap or
-        by the clip area appears once per piece, with the same id).
+        ``highway`` ways, one entry per unbroken piece (a way cut at a gap, or
+        by the clip area unless ``whole_ways``, appears once per piece, with
+        the same id).
     pois : list of tuple
         Candidate facilities: (osm_type 'n'/'w'/'r', id, lon, lat, tags).
     residential : list of shapely geometry
         Residential land use and residential buildings (WGS-84 polygons).
     clipped : bool
+    clip : dict or None
+        How the clip was applied: ``bounds`` of the clip polygon, ``method``
+        (``libosmium``: the file was cut before Python saw it; ``python``: read
+        whole, then clipped), ``file_nodes`` (node records in the file, when
+        cut in libosmium), ``nodes_inside``, ``cut_nodes``, ``cut_ways``,
+        ``cut_relations`` (the cut), ``nodes_read`` / ``ways_read`` (way nodes
+        and highway ways Python read) and ``nodes_kept`` / ``ways_kept``.
     issues : dict
         What was wrong with the file and how it was handled (all counts over
-        the whole file, before any clip):
+        what was read: the whole file, or the libosmium cut when clipped):
 
         ``missing_node_refs``
             way-node references to nodes absent from the file;
@@ -170,6 +184,7 @@ class OSMData:
     residential: list[BaseGeometry] = field(default_factory=list)
     clipped: bool = False
     issues: dict[str, Any] = field(default_factory=_no_issues)
+    clip: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """Counts for reports (``issues`` included, see :class:`OSMData`)."""
@@ -181,6 +196,7 @@ class OSMData:
             "poi_candidates": len(self.pois),
             "residential_areas": len(self.residential),
             "clipped": self.clipped,
+            "clip": dict(self.clip) if self.clip is not None else None,
             "issues": issues,
         }
 
@@ -254,11 +270,62 @@ def _clip_geometry(
     return geom
 
 
+def clip_polygon(
+    boundary: Any,
+    buffer_m: float,
+) -> BaseGeometry:
+    """The WGS-84 area to read for ``boundary``: the boundary grown by ``buffer_m``.
+
+    The buffer is computed in a metric CRS (:func:`gcgeo.network.choose_crs`
+    at the boundary's centre), so facilities and streets just outside still
+    count for residents near the edge.
+
+    Parameters
+    ----------
+    boundary : GeoDataFrame, GeoSeries, shapely geometry or (min_lon, min_lat, max_lon, max_lat)
+        Frames in any CRS (unioned); a bare geometry or box is WGS-84.
+    buffer_m : float
+        Metres added all round (``0``: the boundary itself).
+
+    Returns
+    -------
+    shapely geometry
+        A WGS-84 polygon.
+
+    Raises
+    ------
+    OSMFileError
+        An empty boundary, a malformed box, or a negative or non-finite buffer.
+    """
+    import geopandas as gpd
+
+    from . import settings
+    from .network import choose_crs
+
+    if not np.isfinite(buffer_m) or buffer_m < 0:
+        raise OSMFileError(f"clip buffer {buffer_m!r} m is not a finite number >= 0.")
+    if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):
+        if boundary.crs is None:
+            raise OSMFileError("The boundary has no CRS; save it with one (e.g. EPSG:4326).")
+        geom = shapely.union_all(boundary.to_crs(settings.WGS84).geometry.values)
+    else:
+        geom = _clip_geometry(boundary)
+    if geom is None or geom.is_empty:
+        raise OSMFileError("The boundary is empty; pass a non-empty polygon.")
+    if buffer_m == 0:
+        return geom
+    c = geom.centroid
+    crs = choose_crs(np.array([c.x]), np.array([c.y]))
+    metric = gpd.GeoSeries([geom], crs=settings.WGS84).to_crs(crs).buffer(buffer_m)
+    return metric.to_crs(settings.WGS84).iloc[0]
+
+
 def read_osm(
     path: str | os.PathLike,
     clip: BaseGeometry | tuple[float, float, float, float] | None = None,
     poi_keys: Iterable[str] = POI_KEYS,
     areas: bool = True,
+    whole_ways: bool = False,
 ) -> OSMData:
     """Read the parts of an OSM file that gcgeo uses.
 
@@ -267,19 +334,29 @@ def read_osm(
     path : path-like
         ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf`` file.
     clip : shapely geometry or (min_lon, min_lat, max_lon, max_lat), optional
-        WGS-84 area to keep. Way segments are kept when both ends lie inside;
-        facilities and residential areas when their representative point does.
+        WGS-84 area to keep (see :func:`clip_polygon` to buffer a boundary).
+        A large file is cut in libosmium first (only objects touching the
+        area reach Python); small files, and files the cut cannot handle
+        (negative node ids, unreadable XML coordinates), are read whole and
+        clipped after, with the same result. Facilities are kept when their
+        point lies inside, residential areas when they intersect it.
     poi_keys : iterable of str
         Tag keys that make a tagged node or area a facility candidate.
     areas : bool
         Assemble areas (closed ways and multipolygon relations) for facilities
         mapped as polygons and for residential land use. Costs a second pass.
+    whole_ways : bool
+        With ``clip``: keep every ``highway`` way with a node inside the area
+        whole, so a street crossing the edge is not cut mid-way (what
+        :func:`gcgeo.study.open_study` uses). Default: keep only the segments
+        with both ends inside.
 
     Returns
     -------
     OSMData
         With :attr:`OSMData.issues` counting missing and invalid nodes, gaps,
-        negative ids, harmless duplicates and long segments.
+        negative ids, harmless duplicates and long segments, and
+        :attr:`OSMData.clip` how the clip was applied.
 
     Raises
     ------
@@ -288,13 +365,47 @@ def read_osm(
         different coordinates; highway ways none of whose segments has two
         usable nodes.
     """
-    import osmium
-
     p = check_path(path)
     clip_geom = _clip_geometry(clip)
     keys = frozenset(poi_keys)
-    name = str(p)
-    source: Any = name
+    if clip_geom is None:
+        return _read(p, str(p), keys, areas)
+    data = None
+    cut: dict[str, Any] = {}
+    if not _small_file(p):
+        data, cut = _read_cut(p, keys, areas, clip_geom)
+    if data is None:
+        data = _read(p, str(p), keys, areas)
+    return _clip(data, clip_geom, whole_ways, {"method": "libosmium" if cut else "python", **cut})
+
+
+def _read_cut(
+    p: Path, keys: frozenset[str], areas: bool, clip_geom: BaseGeometry
+) -> tuple[OSMData | None, dict[str, Any]]:
+    """Cut ``p`` to ``clip_geom`` in libosmium and read the cut; ``None`` when it cannot."""
+    import osmium
+
+    with tempfile.TemporaryDirectory(prefix="gcgeo-clip-") as tmp:
+        out = Path(tmp) / "cut.osm.pbf"
+        try:
+            stats = cut_extract(str(p), clip_geom, out)
+        except (RuntimeError, osmium.InvalidLocationError):
+            return None, {}  # read whole: that path names what is wrong with the file
+        data = _read(out, str(p), keys, areas, positive_only=True)
+    return data, stats if data is not None else {}
+
+
+def _read(
+    p: Path, name: str, keys: frozenset[str], areas: bool, positive_only: bool = False
+) -> OSMData | None:
+    """Read ``p`` whole (``name`` is the file named in messages and summaries).
+
+    With ``positive_only`` (a libosmium cut) a file whose ways reference
+    negative node ids gives ``None``: the cut cannot hold them.
+    """
+    import osmium
+
+    source: Any = str(p)
     unparsable = 0
     small = _small_file(p)
     try:
@@ -310,7 +421,9 @@ def read_osm(
                 raw = first_pass(source, keys, areas, small)
             except osmium.InvalidLocationError as exc2:
                 raise _bad_coordinate_error(name, exc2) from exc2
-        data = _assemble(raw, source, name, clip_geom)
+        if positive_only and len(raw.triples) and _refs(raw).min() < 0:
+            return None
+        data = _assemble(raw, source, name)
     except RuntimeError as exc:
         if "twice in input" in str(exc):
             raise OSMFileError(
@@ -322,8 +435,6 @@ def read_osm(
             "download or export it again."
         ) from exc
     data.issues["unparsable_coordinate_nodes"] = unparsable
-    if clip_geom is not None:
-        data = _clip(data, clip_geom)
     return data
 
 
@@ -345,7 +456,12 @@ def _small_file(p: Path) -> bool:
     return p.stat().st_size / per_node < _SMALL_FILE_NODES
 
 
-def _assemble(raw: RawOSM, source: Any, name: str, clip_geom: BaseGeometry | None) -> OSMData:
+def _refs(raw: RawOSM) -> np.ndarray:
+    """The way-node ids of ``raw`` (a view of its triples)."""
+    return np.frombuffer(raw.triples, dtype=np.int64)[0::3]
+
+
+def _assemble(raw: RawOSM, source: Any, name: str) -> OSMData:
     """Check the way arrays, cut ways at gaps and build :class:`OSMData`."""
     issues = _no_issues()
     if raw.late_refs:
@@ -385,16 +501,6 @@ def _assemble(raw: RawOSM, source: Any, name: str, clip_geom: BaseGeometry | Non
     cstart = np.cumsum(plen) - plen
     long_segments(issues, clon, clat, cstart, np.asarray(raw.way_ids, dtype=np.int64)[pway])
 
-    if clip_geom is not None and len(pa):
-        # cheap box test per piece before the exact clip
-        b = clip_geom.bounds
-        hit = (
-            (np.maximum.reduceat(clon, cstart) >= b[0])
-            & (np.minimum.reduceat(clon, cstart) <= b[2])
-            & (np.maximum.reduceat(clat, cstart) >= b[1])
-            & (np.minimum.reduceat(clat, cstart) <= b[3])
-        )
-        pa, plen, pway = pa[hit], plen[hit], pway[hit]
     ways = [
         Way(raw.way_ids[w], raw.way_tags[w], refs[a : a + m], lon[a : a + m], lat[a : a + m])
         for a, m, w in zip(pa.tolist(), plen.tolist(), pway.tolist(), strict=True)
@@ -404,27 +510,31 @@ def _assemble(raw: RawOSM, source: Any, name: str, clip_geom: BaseGeometry | Non
         ways=ways,
         pois=dedupe_poi_nodes(raw.pois, name),
         residential=raw.residential,
-        clipped=clip_geom is not None,
         issues=issues,
     )
 
 
-def _clip(data: OSMData, clip_geom: BaseGeometry) -> OSMData:
-    """Keep segments with both ends inside ``clip_geom`` (splitting ways at gaps)."""
+def _clip(
+    data: OSMData, clip_geom: BaseGeometry, whole_ways: bool, info: dict[str, Any]
+) -> OSMData:
+    """Keep what lies in ``clip_geom``: whole ways with a node inside (``whole_ways``) or
+    the segments with both ends inside; facilities inside; residential areas meeting it."""
     ways: list[Way] = []
-    for w in data.ways:
-        inside = shapely.contains_xy(clip_geom, w.lon, w.lat)
-        if inside.all():
-            ways.append(w)
-            continue
-        # split into runs of consecutive inside nodes
-        idx = np.flatnonzero(inside)
-        if len(idx) < 2:
-            continue
-        breaks = np.flatnonzero(np.diff(idx) > 1) + 1
-        for run in np.split(idx, breaks):
-            if len(run) >= 2:
-                ways.append(Way(w.id, w.tags, w.refs[run], w.lon[run], w.lat[run]))
+    if data.ways:
+        lens = np.array([len(w.refs) for w in data.ways])
+        inside = shapely.contains_xy(
+            clip_geom,
+            np.concatenate([w.lon for w in data.ways]),
+            np.concatenate([w.lat for w in data.ways]),
+        )
+        starts = np.cumsum(lens) - lens
+        if whole_ways:
+            ids = np.array([w.id for w in data.ways], dtype=np.int64)
+            hit = np.isin(ids, ids[np.logical_or.reduceat(inside, starts)])
+            ways = [w for w, k in zip(data.ways, hit.tolist(), strict=True) if k]
+        else:
+            for w, a, m in zip(data.ways, starts.tolist(), lens.tolist(), strict=True):
+                ways += _inside_runs(w, inside[a : a + m])
     if data.pois:
         xy = np.array([(p[2], p[3]) for p in data.pois])
         keep = shapely.contains_xy(clip_geom, xy[:, 0], xy[:, 1])
@@ -432,6 +542,35 @@ def _clip(data: OSMData, clip_geom: BaseGeometry) -> OSMData:
     else:
         pois = []
     res = [g for g in data.residential if clip_geom.intersects(g)]
+    clip = {
+        "bounds": [round(v, 7) for v in clip_geom.bounds],
+        **info,
+        "nodes_read": int(sum(len(w.refs) for w in data.ways)),
+        "ways_read": len({w.id for w in data.ways}),
+        "nodes_kept": int(sum(len(w.refs) for w in ways)),
+        "ways_kept": len({w.id for w in ways}),
+    }
     return OSMData(
-        path=data.path, ways=ways, pois=pois, residential=res, clipped=True, issues=data.issues
+        path=data.path,
+        ways=ways,
+        pois=pois,
+        residential=res,
+        clipped=True,
+        issues=data.issues,
+        clip=clip,
     )
+
+
+def _inside_runs(w: Way, inside: np.ndarray) -> list[Way]:
+    """The pieces of ``w`` made of runs of at least two consecutive nodes inside."""
+    if inside.all():
+        return [w]
+    idx = np.flatnonzero(inside)
+    if len(idx) < 2:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+    return [
+        Way(w.id, w.tags, w.refs[run], w.lon[run], w.lat[run])
+        for run in np.split(idx, breaks)
+        if len(run) >= 2
+    ]
