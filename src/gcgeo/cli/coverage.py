@@ -24,6 +24,7 @@ from .options import (
     layers_option,
     origin_options,
     study_options,
+    threshold_basis_option,
 )
 from .progress import steps
 
@@ -35,6 +36,7 @@ __all__ = ["coverage"]
 @origin_options
 @categories_option
 @layers_option
+@threshold_basis_option
 @handle_errors
 def coverage(
     study_args: StudyArgs,
@@ -42,6 +44,7 @@ def coverage(
     out_dir: str,
     categories: str | None,
     layers_dir: str | None,
+    threshold_basis: str,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -53,9 +56,10 @@ def coverage(
     completeness, zone/wing/renewal area) and OUT/run.json.
     """
     from ..layers import AREA_LAYERS, load_layer
+    from ..walker import walker_categories
 
     cat = load_catalogue(study_args.catalogue_path)
-    chosen = cat.select(categories)
+    chosen = walker_categories(cat.select(categories), study_args.speed, threshold_basis)
     out = Path(out_dir)
     names = ("coverage.csv", "coverage_by_area.csv", "origins.gpkg", "run.json")
     targets = [out / n for n in names]
@@ -69,6 +73,7 @@ def coverage(
             study_args, origin_args, cat, chosen, boundary, layer, layers_dir, step
         )
         step("writing outputs")
+        result.meta["threshold_basis"] = threshold_basis
         run = {"meta": result.meta, "study": built.meta, "outputs": [str(t) for t in targets]}
         with output_set(out) as stage:
             write_csv(summary, stage / names[0])

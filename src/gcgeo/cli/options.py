@@ -358,3 +358,15 @@ offline_option = click.option(
     default=False,
     help="Inline Leaflet and jQuery so the HTML works with no internet.",
 )
+
+
+#: ``--threshold-basis``: what category thresholds mean at ``--speed`` or a persona's speed
+#: (:func:`gcgeo.walker.threshold_for`).
+threshold_basis_option = click.option(
+    "--threshold-basis",
+    type=click.Choice(list(settings.THRESHOLD_BASES)),
+    default=settings.THRESHOLD_BASIS,
+    show_default=True,
+    help="distance: thresholds are the standard's metres at any speed; time: the tier's "
+    "minutes at the walking speed.",
+)

@@ -25,6 +25,7 @@ from .options import (
     categories_option,
     origin_options,
     study_options,
+    threshold_basis_option,
 )
 from .progress import steps
 
@@ -46,6 +47,7 @@ __all__ = ["scenario", "summary_html"]
     help='Planned-facility layer for planned = "<id>" (default layers/planned_facilities.geojson).',
 )
 @areas_option
+@threshold_basis_option
 @handle_errors
 def scenario(
     files: tuple[str, ...],
@@ -55,6 +57,7 @@ def scenario(
     categories: str | None,
     planned: str | None,
     areas: str | None,
+    threshold_basis: str,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -94,6 +97,7 @@ def scenario(
             areas,
             study_args.max_snap,
             study_args.max_distance,
+            threshold_basis,
         )
         step("writing outputs")
         page = summary_html(result, delta_map_html(result))
