@@ -152,14 +152,31 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def open_study_from_args(study: StudyArgs, catalogue: Any = None) -> Any:
+def open_study_from_args(
+    study: StudyArgs, catalogue: Any = None, boundary: Any = None, categories: Any = None
+) -> Any:
     """Build a :class:`gcgeo.study.Study` from :func:`~gcgeo.cli.options.study_options`
-    (``catalogue``: an already loaded one, else ``--catalogue``)."""
-    from ..study import open_study
+    (``catalogue``: an already loaded one, else ``--catalogue``).
 
+    With ``boundary`` (the ``--boundary`` frame) only the boundary grown by
+    :func:`gcgeo.study.clip_buffer_m` (the largest search limit of ``categories``, default
+    all, plus twice ``--max-snap``) is read, cut in libosmium before Python sees it.
+    """
+    from ..catalogue import Catalogue, load_catalogue
+    from ..study import clip_buffer_m, open_study
+
+    if catalogue is None:
+        catalogue = study.catalogue_path
+    buffer = 0.0
+    if boundary is not None:
+        if not isinstance(catalogue, Catalogue):
+            catalogue = load_catalogue(catalogue)
+        buffer = clip_buffer_m(
+            catalogue, categories, study.speed, study.max_distance, study.max_snap
+        )
     return open_study(
         study.osm_path,
-        catalogue=study.catalogue_path if catalogue is None else catalogue,
+        catalogue=catalogue,
         facilities_csv=study.facilities_csv,
         csv_crs=study.facilities_crs.lower(),
         osm_facilities=not study.no_osm_facilities,
@@ -167,6 +184,8 @@ def open_study_from_args(study: StudyArgs, catalogue: Any = None) -> Any:
         crs=study.metric_crs,
         cache=study.cache,
         include_trunk=not study.no_trunk,
+        clip=boundary,
+        clip_buffer=buffer,
     )
 
 
@@ -258,7 +277,7 @@ def coverage_with_areas(
     from ..coverage import compute_coverage
 
     step("reading OSM and building the walk network")
-    study = open_study_from_args(study_args, catalogue)
+    study = open_study_from_args(study_args, catalogue, boundary, categories)
     net = study.network
     step("laying out origins")
     origins = make_origins(origin_args, net, boundary, layer, study_args.max_snap)

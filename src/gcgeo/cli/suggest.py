@@ -131,7 +131,7 @@ def suggest(
     cands = _read_candidates_csv(candidates_csv) if candidates_csv else None
     with steps(3, enabled=not as_json) as step:
         step("reading OSM and building the walk network")
-        study = open_study_from_args(study_args, cat)
+        study = open_study_from_args(study_args, cat, boundary)
         net = study.network
         origins = make_origins(origin_args, net, boundary, layer, study_args.max_snap)
         step("coverage matrix and greedy picks")
