@@ -58,6 +58,7 @@ __all__ = [
     "OFFLINE_HINT",
     "FetchResult",
     "buffer_polygon",
+    "check_extent_overlap",
     "default_endpoint",
     "fetch_osm",
     "overpass_filters",
@@ -215,8 +216,66 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _validate_download(tmp: Path, url: str) -> dict[str, int]:
-    """Check that ``tmp`` holds an Overpass OSM XML answer with streets; return counts."""
+def _bounds_text(geom: BaseGeometry) -> str:
+    minx, miny, maxx, maxy = geom.bounds
+    return f"lon {minx:.4f}–{maxx:.4f}, lat {miny:.4f}–{maxy:.4f}"
+
+
+def check_extent_overlap(
+    lon: Any,
+    lat: Any,
+    boundary: BaseGeometry,
+    what: str,
+    fix: str,
+    min_share: float | None = None,
+) -> float:
+    """Stop when the streets at ``lon``/``lat`` barely overlap the study area ``boundary``.
+
+    Parameters
+    ----------
+    lon, lat : array-like
+        WGS-84 coordinates of the street nodes.
+    boundary : Polygon or MultiPolygon
+        The WGS-84 study area.
+    what : str
+        The streets' source for the message (e.g. ``"The OSM file 'x.osm'"``).
+    fix : str
+        What to do instead, ending the message.
+    min_share : float, optional
+        Least share of the boundary's area the streets' convex hull must cover (default
+        :data:`gcgeo.settings.MIN_EXTENT_OVERLAP`).
+
+    Returns
+    -------
+    float
+        The covered share (0–1).
+
+    Raises
+    ------
+    InputError
+        Less than ``min_share`` is covered: one sentence naming both extents and ``fix``.
+    """
+    limit = settings.MIN_EXTENT_OVERLAP if min_share is None else float(min_share)
+    area = shapely.make_valid(boundary)
+    if area.is_empty or area.area == 0:
+        return 1.0
+    hull = shapely.multipoints(shapely.points(lon, lat)).convex_hull
+    crs = _metric_crs(area)
+    fwd = pyproj.Transformer.from_crs(settings.WGS84, crs, always_xy=True).transform
+    m_area = shapely.transform(area, lambda x, y: fwd(x, y), interleaved=False)
+    m_hull = shapely.transform(hull, lambda x, y: fwd(x, y), interleaved=False)
+    share = float(m_hull.intersection(m_area).area / m_area.area)
+    if share < limit:
+        raise InputError(
+            f"{what} has streets at {_bounds_text(hull)}, which cover only {share:.0%} of the "
+            f"study area at {_bounds_text(area)} (at least {limit:.0%} needed); {fix}."
+        )
+    return share
+
+
+def _validate_download(tmp: Path, url: str) -> tuple[dict[str, int], Any, Any]:
+    """Check that ``tmp`` holds an Overpass OSM XML answer with streets; return counts and
+    the street nodes' longitudes and latitudes."""
     from .osm import read_osm
 
     with open(tmp, "rb") as f:
@@ -254,7 +313,11 @@ def _validate_download(tmp: Path, url: str) -> dict[str, int]:
             f"The Overpass answer from {url} holds no streets for this area; check the "
             "boundary (is it in WGS-84 longitude/latitude?) or pass --osm FILE."
         )
-    return {"highway_ways": len(data.ways), "poi_nodes": len(data.pois)}
+    import numpy as np
+
+    lon = np.concatenate([w.lon for w in data.ways])
+    lat = np.concatenate([w.lat for w in data.ways])
+    return {"highway_ways": len(data.ways), "poi_nodes": len(data.pois)}, lon, lat
 
 
 def fetch_osm(
@@ -308,6 +371,9 @@ def fetch_osm(
     FetchError
         No connection, timeout, HTTP error, an answer larger than ``max_bytes``,
         or one that is not OSM XML with streets; nothing is written then.
+    InputError
+        The answer's streets cover less than :data:`gcgeo.settings.MIN_EXTENT_OVERLAP` of
+        ``polygon`` (an endpoint or boundary for another place); nothing is written then.
     OutputExistsError
         The cached file exists and ``overwrite`` is false.
     """
@@ -342,7 +408,15 @@ def fetch_osm(
         try:
             tmp_osm = tmpdir / f"{name}.osm"
             download(url, query, timeout, tmp_osm, max_bytes)
-            counts = _validate_download(tmp_osm, url)
+            counts, lon, lat = _validate_download(tmp_osm, url)
+            check_extent_overlap(
+                lon,
+                lat,
+                polygon,
+                f"The Overpass answer from {url}",
+                "check that the boundary is the area you mean (in WGS-84 longitude/latitude), "
+                "pass another --endpoint, or pass --osm FILE with an extract of the area",
+            )
             meta = {
                 "name": name,
                 "fetched_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

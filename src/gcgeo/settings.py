@@ -26,6 +26,7 @@ __all__ = [
     "MAX_ISOCHRONE_MINUTES",
     "MAX_SEGMENT_M",
     "MAX_SNAP_M",
+    "MIN_EXTENT_OVERLAP",
     "PERSONA_SPEEDS_MPS",
     "SEARCH_FACTOR",
     "THRESHOLD_BASES",
@@ -102,3 +103,6 @@ FETCH_BUFFER_M = 1000.0
 FETCH_TIMEOUT_S = 180.0
 #: Largest Overpass answer accepted, bytes after decompression (2 GiB).
 FETCH_MAX_BYTES = 2 << 30
+#: Least share of the study area (boundary) the streets of an extract must cover (their
+#: convex hull), else the extract is for another place and fetch/coverage/report stop.
+MIN_EXTENT_OVERLAP = 0.2
