@@ -154,15 +154,17 @@ def study_settings(
     crs: str | None,
     clip: Any,
     include_trunk: bool = True,
+    clip_buffer_m: float | None = None,
 ) -> dict[str, Any]:
-    """Every setting that changes a built network or its OSM facilities."""
+    """Every setting that changes a built network or its OSM facilities (``clip`` as
+    read, i.e. already buffered, hashed as WKB; ``clip_buffer_m`` the buffer, metres)."""
     if clip is None:
         clip_id = None
     elif isinstance(clip, shapely.Geometry):
         clip_id = hashlib.sha256(shapely.to_wkb(clip, hex=False)).hexdigest()[:16]
     else:
         clip_id = ",".join(f"{float(v):.9f}" for v in clip)
-    return {
+    out = {
         "include_private": bool(include_private),
         "include_trunk": bool(include_trunk),
         "crs": crs or "auto",
@@ -171,6 +173,9 @@ def study_settings(
         "gcgeo": __version__,
         "format": FORMAT_VERSION,
     }
+    if clip_id is not None and clip_buffer_m is not None:
+        out["clip_buffer_m"] = round(float(clip_buffer_m), 3)
+    return out
 
 
 def cache_key(osm_sha256: str, settings: dict[str, Any]) -> str:

@@ -20,9 +20,9 @@ from .catalogue import Catalogue, load_catalogue
 from .demo import is_synthetic_osm
 from .facilities import facilities_from_csv, facilities_from_osm
 from .network import StreetNetwork, build_network
-from .osm import read_osm
+from .osm import clip_polygon, read_osm
 
-__all__ = ["Study", "open_study"]
+__all__ = ["Study", "clip_buffer_m", "open_study"]
 
 
 @dataclass
@@ -33,6 +33,43 @@ class Study:
     facilities: gpd.GeoDataFrame  # EPSG:4326, one row per (facility, category)
     catalogue: Catalogue
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def clip_buffer_m(
+    catalogue: Catalogue,
+    categories: list[Any] | None = None,
+    speed_mps: float = settings.WALK_SPEED_MPS,
+    limit: float | None = None,
+    max_snap: float = settings.MAX_SNAP_M,
+) -> float:
+    """How far around a boundary to read so the clip is invisible to origins inside it.
+
+    The largest search limit of the categories evaluated
+    (:func:`gcgeo.coverage.search_limit`: :data:`gcgeo.settings.SEARCH_FACTOR` times the
+    threshold, at least a 15-minute walk, or ``limit``) plus twice ``max_snap`` (an origin
+    and a facility may each lie that far from their street).
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+    categories : list of Category, optional
+        Default: every category of ``catalogue``.
+    speed_mps, limit, max_snap : float
+        As for :func:`gcgeo.coverage.compute_coverage`.
+
+    Returns
+    -------
+    float
+        Metres.
+    """
+    from .coverage import search_limit
+
+    cats = list(catalogue) if categories is None else list(categories)
+    reach = max(
+        (search_limit(c.max_distance_m, speed_mps, limit) for c in cats),
+        default=search_limit(0.0, speed_mps, limit),
+    )
+    return float(reach + 2 * max_snap)
 
 
 def open_study(
@@ -46,6 +83,7 @@ def open_study(
     clip: BaseGeometry | tuple[float, float, float, float] | None = None,
     cache: str | os.PathLike | bool | None = None,
     include_trunk: bool = True,
+    clip_buffer: float = 0.0,
 ) -> Study:
     """Read an OSM file into a walk network and categorised facilities.
 
@@ -69,6 +107,11 @@ def open_study(
         facilities are stored keyed by the file's content hash and the settings;
         ``meta["cache"]["hit"]`` tells whether this call was served from it. A
         corrupt entry is rebuilt with a :class:`gcgeo.cache.CacheWarning`.
+    clip_buffer : float
+        Metres added around ``clip`` before reading (see :func:`clip_buffer_m` and
+        :func:`gcgeo.osm.clip_polygon`); ways crossing the buffered edge are kept whole.
+        ``meta["osm"]["clip"]`` reports the polygon's bounds, the buffer and the nodes and
+        ways kept vs read.
     include_trunk : bool
         Keep at-grade trunk roads (Chinese urban arterials) without mapped sidewalks; see
         :func:`gcgeo.network.build_network`.
@@ -84,23 +127,33 @@ def open_study(
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     extra = facilities_from_csv(facilities_csv, cat, csv_crs) if facilities_csv else None
     root = _cache.resolve_cache_dir(cache)
+    area = None if clip is None else clip_polygon(clip, clip_buffer)
     entry = None
     entry_settings = None
     if root is not None:
         check_path(osm_path)
-        entry_settings = _cache.study_settings(cat, include_private, crs, clip, include_trunk)
+        entry_settings = _cache.study_settings(
+            cat,
+            include_private,
+            crs,
+            area,
+            include_trunk,
+            clip_buffer if area is not None else None,
+        )
         entry = _cache.load_study_entry(root, osm_path, entry_settings)
     if entry is not None:
         net, osm_fac, osm_summary = entry.network, entry.facilities, entry.osm_summary
         osm_summary["file"] = str(osm_path)
         net.report["source_file"] = str(osm_path)
     else:
-        osm = read_osm(osm_path, clip=clip)
+        osm = read_osm(osm_path, clip=area, whole_ways=True)
         net = build_network(
             osm, crs=crs, include_private=include_private, include_trunk=include_trunk
         )
         osm_fac = facilities_from_osm(osm, cat)
         osm_summary = osm.summary()
+        if osm_summary.get("clip") is not None:
+            osm_summary["clip"]["buffer_m"] = float(clip_buffer)
         if root is not None and entry_settings is not None:
             _cache.store_study_entry(root, osm_path, entry_settings, net, osm_fac, osm_summary)
     parts = []

@@ -91,7 +91,7 @@ def deadends(
     boundary, layer = read_origin_inputs(origin_args)
     with steps(5, enabled=not as_json) as step:
         step("reading OSM and building the walk network")
-        study = open_study_from_args(study_args, cat)
+        study = open_study_from_args(study_args, cat, boundary)
         net = study.network
         origins = make_origins(origin_args, net, boundary, layer, study_args.max_snap)
         step("finding dead ends and barriers")

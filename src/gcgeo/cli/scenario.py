@@ -81,7 +81,7 @@ def scenario(
     boundary, layer = read_origin_inputs(origin_args)
     areas = read_areas(areas)
     # build the network and check every scenario against it before any progress output
-    study = open_study_from_args(study_args, cat)
+    study = open_study_from_args(study_args, cat, boundary)
     net = study.network
     for sc in scenarios:
         apply_scenario(net, study.facilities, sc)
