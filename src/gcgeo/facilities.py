@@ -1,4 +1,4 @@
-"""Facilities by category, from an OSM file and/or a planner's CSV.
+"""Facilities by category, from an OSM file and/or a planner's table (CSV, XLSX, GeoJSON...).
 
 Output frames have one row per (facility, category): a school that serves
 both primary and middle grades (九年一贯制) appears under both.
@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -19,6 +18,8 @@ from . import settings
 from ._errors import InputError
 from .catalogue import Catalogue
 from .osm import OSMData
+from .tables import as_points, read_frame
+from .tables import read_table as read_table_gdf
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -29,7 +30,6 @@ __all__ = [
 ]
 
 FACILITY_COLUMNS = ["facility_id", "name", "category", "source", "geometry"]
-_ENCODINGS = ("utf-8-sig", "gb18030")
 
 
 def facilities_from_osm(osm: OSMData, catalogue: Catalogue) -> gpd.GeoDataFrame:
@@ -55,14 +55,15 @@ def facilities_from_osm(osm: OSMData, catalogue: Catalogue) -> gpd.GeoDataFrame:
 
 
 def read_table(path: str | os.PathLike, what: str) -> pd.DataFrame:
-    """Read a planner's CSV as UTF-8 (with or without BOM), else GBK/GB18030.
+    """Read a planner's CSV (UTF-8 with or without BOM, GBK/GB18030; delimiter sniffed) or
+    XLSX as a DataFrame (see :func:`gcgeo.tables.read_frame`).
 
     ``id`` and ``name`` columns are read as text.
 
     Parameters
     ----------
     path : path-like
-        The CSV file.
+        The CSV or XLSX file.
     what : str
         What the file holds (``"Facilities"``, ``"Points"``, ...), for messages.
 
@@ -73,106 +74,74 @@ def read_table(path: str | os.PathLike, what: str) -> pd.DataFrame:
     Raises
     ------
     InputError
-        Missing file, unparsable CSV, or neither UTF-8 nor GBK/GB18030.
+        Missing file, unparsable CSV, undecodable bytes, or no rows.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} CSV {str(p)!r} does not exist; check the path.")
-    last: Exception | None = None
-    for enc in _ENCODINGS:
-        try:
-            return pd.read_csv(p, encoding=enc, dtype={"id": str, "name": str})
-        except UnicodeDecodeError as exc:
-            last = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(
-                f"{what} CSV {str(p)!r} could not be parsed ({exc}); save it as comma-separated "
-                "UTF-8 text with a header row."
-            ) from exc
-    raise InputError(
-        f"{what} CSV {str(p)!r} is neither UTF-8 nor GBK/GB18030 ({last}); re-save it as UTF-8."
-    )
+    return read_frame(path, what=what)
 
 
-#: Old private name, still imported by :mod:`gcgeo.cli.suggest`.
-_read_csv = read_table
-
-
-def _lonlat(df: pd.DataFrame, path: str, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    from .crs import to_wgs84
-
-    missing = [c for c in ("lon", "lat") if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"CSV {path!r} lacks column(s) {', '.join(missing)}; it needs lon and lat "
-            f"(found: {', '.join(map(str, df.columns))})."
-        )
-    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 2
-        raise InputError(f"CSV {path!r} line {row}: lon/lat is not a number; fix that row.")
-    out_of_range = (np.abs(lat) > 90) | (np.abs(lon) > 180)
-    if out_of_range.any():
-        row = int(np.flatnonzero(out_of_range)[0]) + 2
-        raise InputError(
-            f"CSV {path!r} line {row}: lon/lat out of range (lat must be within ±90); "
-            "are the lon and lat columns swapped?"
-        )
-    lon, lat = to_wgs84(lon, lat, crs)
-    return np.asarray(lon, float), np.asarray(lat, float)
-
-
-def read_points_csv(path: str | os.PathLike, crs: str = "wgs84") -> gpd.GeoDataFrame:
-    """Read a points CSV with columns ``id, lon, lat`` into EPSG:4326.
+def read_points_csv(
+    path: str | os.PathLike,
+    crs: str = "wgs84",
+    *,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a points table with an ``id`` column and coordinates into EPSG:4326.
 
     Parameters
     ----------
     path : path-like
-        UTF-8 or GBK/GB18030 CSV.
-    crs : {"wgs84", "gcj02", "bd09"}
-        The CRS the coordinates are in (Amap → gcj02, Baidu → bd09).
+        CSV (UTF-8 or GBK/GB18030), XLSX or a vector file (see :func:`gcgeo.tables.read_table`;
+        polygons become a point inside them).
+    crs : str
+        The CRS the coordinates are in: wgs84, gcj02 (Amap), bd09 (Baidu) or an EPSG code.
+    lon_col, lat_col : str, optional
+        The coordinate columns (default: found by their usual names).
     """
-    df = read_table(path, "Points")
-    if "id" not in df.columns:
-        raise InputError(
-            f"Points CSV {str(path)!r} has no 'id' column; it needs id, lon, lat "
-            f"(found: {', '.join(map(str, df.columns))})."
-        )
-    lon, lat = _lonlat(df, str(path), crs)
-    return gpd.GeoDataFrame(
-        df.drop(columns=["lon", "lat"]).assign(id=df["id"].astype(str)),
-        geometry=shapely.points(lon, lat),
-        crs=settings.WGS84,
+    points = as_points(
+        read_table_gdf(path, what="Points", crs=crs, lon_col=lon_col, lat_col=lat_col)
     )
+    if "id" not in points.columns:
+        found = ", ".join(map(str, points.columns.drop(points.geometry.name)))
+        raise InputError(
+            f"Points file {str(path)!r} has no 'id' column (found: {found}); add an id column "
+            "naming each point."
+        )
+    return points.assign(id=points["id"].astype(str))
 
 
 def facilities_from_csv(
-    path: str | os.PathLike, catalogue: Catalogue, crs: str = "wgs84"
+    path: str | os.PathLike,
+    catalogue: Catalogue,
+    crs: str = "wgs84",
+    *,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a planner's facility CSV (``name, category, lon, lat``; optional ``id``).
+    """Read a planner's facility table (``name, category`` and coordinates; optional ``id``):
+    CSV, XLSX or a vector file (see :func:`gcgeo.tables.read_table`).
 
     Raises
     ------
     InputError
         Missing columns, non-numeric or out-of-range coordinates, unknown category.
     """
-    df = read_table(path, "Facilities")
+    df = as_points(
+        read_table_gdf(path, what="Facilities", crs=crs, lon_col=lon_col, lat_col=lat_col)
+    )
     for col in ("name", "category"):
         if col not in df.columns:
             raise InputError(
-                f"Facilities CSV {str(path)!r} has no {col!r} column; it needs name, category, "
-                "lon, lat."
+                f"Facilities file {str(path)!r} has no {col!r} column; it needs name, "
+                "category and coordinates (lon, lat)."
             )
     cats = df["category"].astype(str).str.strip()
     unknown = sorted(set(cats) - set(catalogue.ids))
     if unknown:
         raise InputError(
-            f"Facilities CSV {str(path)!r}: unknown category {unknown[0]!r}; use one of "
+            f"Facilities file {str(path)!r}: unknown category {unknown[0]!r}; use one of "
             f"{', '.join(catalogue.ids)}."
         )
-    lon, lat = _lonlat(df, str(path), crs)
     ids = (
         df["id"].astype(str)
         if "id" in df.columns
@@ -186,4 +155,4 @@ def facilities_from_csv(
             "source": f"csv:{Path(path).name}",
         }
     )
-    return gpd.GeoDataFrame(out, geometry=shapely.points(lon, lat), crs=settings.WGS84)
+    return gpd.GeoDataFrame(out, geometry=df.geometry.values, crs=settings.WGS84)

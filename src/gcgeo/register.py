@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._errors import LayerError
+from ._errors import InputError, LayerError
 from .layer_checks import (
     REGISTER_COLUMNS,
     REGISTER_FILE,
@@ -22,6 +22,7 @@ from .layer_checks import (
     validate_register,
 )
 from .layers import shipped_layers_dir
+from .tables import read_frame
 
 __all__ = [
     "REGISTER_COLUMNS",
@@ -44,7 +45,8 @@ def load_register(layers_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Text columns as strings (blank cells NaN), ``target_year`` as nullable integer.
+        Text columns as strings (blank cells NaN), ``target_year`` as nullable integer. The
+        file may be UTF-8 (with or without BOM) or GBK/GB18030, delimiter sniffed.
 
     Raises
     ------
@@ -59,8 +61,10 @@ def load_register(layers_dir: str | os.PathLike | None = None) -> pd.DataFrame:
         if (d / REGISTER_FILE).is_file():
             path = d / REGISTER_FILE
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        df = read_frame(path, what="Register", dtype=str)
+    except InputError as exc:  # undecodable, unparsable or empty: one sentence naming the file
+        raise LayerError(str(exc)) from exc
+    except OSError as exc:
         raise LayerError(
             f"Register {str(path)!r} could not be read ({exc}); save it as UTF-8 CSV with a "
             "header row."

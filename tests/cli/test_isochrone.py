@@ -51,3 +51,19 @@ def test_isochrone_html_and_errors(street: Path, tmp_path: Path) -> None:
         res = run_strict(*full)
         assert res.exit_code == 2 and needle in res.output, (args, res.output)
     assert not (tmp_path / "y.geojson").exists()
+
+
+def test_isochrone_offline_by_default_and_online_note(street: Path, tmp_path: Path) -> None:
+    from cli.cliutil import _unescape_js
+    from gcgeo.cli.options import ONLINE_NOTE
+
+    lon, lat = lonlat(500, 0)
+    base = ["isochrone", "--osm", str(street), "--at", f"{lon},{lat}", "--no-cache"]
+    default = tmp_path / "default.html"
+    assert run_strict(*base, "--out", str(default)).exit_code == 0
+    page = default.read_text(encoding="utf-8")
+    assert not REMOTE_TAG.search(page) and ONLINE_NOTE not in _unescape_js(page)
+    online = tmp_path / "online.html"
+    assert run_strict(*base, "--online", "--out", str(online)).exit_code == 0
+    page = online.read_text(encoding="utf-8")
+    assert REMOTE_TAG.search(page) and ONLINE_NOTE in _unescape_js(page)

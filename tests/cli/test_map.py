@@ -127,3 +127,19 @@ def test_maps_of_the_synthetic_demo_say_so(tmp_path: Path) -> None:
         r = run(main, ["isochrone", "--osm", str(osm), "--at", at, "--no-cache", "--out", str(out)])
         assert r.exit_code == 0, r.output
         assert DEMO_LABEL in out.read_text(encoding="utf-8")
+
+
+def test_map_is_offline_by_default_and_online_pages_say_so(town: Path, tmp_path: Path) -> None:
+    from gcgeo.cli.options import ONLINE_NOTE
+
+    base = ["map", "--osm", str(town), "--category", "kindergarten", "--no-cache"]
+    default = tmp_path / "default.html"
+    assert run_strict(*base, "--out", str(default)).exit_code == 0
+    page = default.read_text(encoding="utf-8")
+    assert not REMOTE_TAG.search(page)  # no http(s) script or stylesheet
+    assert ONLINE_NOTE not in _unescape_js(page)
+    online = tmp_path / "online.html"
+    assert run_strict(*base, "--online", "--out", str(online)).exit_code == 0
+    page = online.read_text(encoding="utf-8")
+    assert REMOTE_TAG.search(page) and "tile.openstreetmap.org" in page
+    assert ONLINE_NOTE in _unescape_js(page)

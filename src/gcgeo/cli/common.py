@@ -211,30 +211,27 @@ def read_boundary(path: str | None) -> gpd.GeoDataFrame | None:
     return gdf
 
 
-def read_origin_layer(path: str) -> gpd.GeoDataFrame:
-    """Read a planner's origin layer (points or polygons with a CRS)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"Origin layer {path!r} does not exist; check --origins.")
-    try:
-        import geopandas as gpd
+def read_origin_layer(
+    path: str, crs: str = "wgs84", lon_col: str | None = None, lat_col: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read a planner's origin layer: a vector file (points or polygons with a CRS), or a CSV
+    or XLSX table of points (see :func:`gcgeo.tables.read_table`; ``crs`` is
+    ``--origins-crs``, ``lon_col``/``lat_col`` are ``--lon-col``/``--lat-col``)."""
+    from ..tables import read_table
 
-        gdf = gpd.read_file(p)
-    except Exception as exc:
-        raise InputError(
-            f"Origin layer {path!r} could not be read ({exc}); pass GeoJSON or GPKG."
-        ) from exc
-    if gdf.crs is None:
-        raise InputError(f"Origin layer {path!r} has no CRS; save it with one (e.g. EPSG:4326).")
-    if gdf.empty:
-        raise InputError(f"Origin layer {path!r} has no features.")
-    return gdf
+    return read_table(path, what="Origins", lon_col=lon_col, lat_col=lat_col, crs=crs)
 
 
 def read_origin_inputs(origins: OriginArgs) -> tuple[Any, Any]:
     """The boundary and the planner's origin layer named by ``--boundary``/``--origins``."""
     boundary = read_boundary(origins.boundary)
-    layer = read_origin_layer(origins.origins_path) if origins.origins_path else None
+    layer = (
+        read_origin_layer(
+            origins.origins_path, origins.origins_crs, origins.lon_col, origins.lat_col
+        )
+        if origins.origins_path
+        else None
+    )
     if layer is None and origins.population:
         raise InputError("--population needs --origins (a layer with a population column).")
     return boundary, layer

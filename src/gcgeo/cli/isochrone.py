@@ -23,6 +23,7 @@ from .common import (
     open_study_from_args,
 )
 from .options import (
+    ONLINE_NOTE,
     Measure,
     StudyArgs,
     offline_option,
@@ -163,6 +164,8 @@ def isochrone(
         )
         if study.meta.get("synthetic"):
             maps.title_box(m, f"示例 Demo · {DEMO_LABEL}")
+        if not offline:
+            maps.title_box(m, ONLINE_NOTE)
         maps.basemap_streets(net.edges, m)
         maps.isochrone_layer(iso, m)
         atomic_write_text(out, maps.to_html(m))

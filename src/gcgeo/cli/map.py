@@ -21,6 +21,7 @@ from .common import (
     open_study_from_args,
 )
 from .options import (
+    ONLINE_NOTE,
     StudyArgs,
     category_option,
     layers_option,
@@ -117,6 +118,8 @@ def map_command(
         m = maps.new_map(edges, tiles=tiles, tianditu_key=tianditu_key, offline=offline)
         if study.meta.get("synthetic"):
             maps.title_box(m, f"示例 Demo · {DEMO_LABEL}")
+        if not offline:
+            maps.title_box(m, ONLINE_NOTE)
         maps.basemap_streets(edges, m)
         maps.streets_by_minutes(edges, "walk_min", m)
         for layer, (title, colour) in _AREA_STYLE.items():

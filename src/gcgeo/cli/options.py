@@ -41,6 +41,7 @@ __all__ = [
     "json_option",
     "layers_option",
     "offline_option",
+    "ONLINE_NOTE",
     "origin_options",
     "osm_option",
     "overwrite_option",
@@ -347,17 +348,21 @@ tiles_option = click.option(
     "--tiles",
     type=click.Choice(list(settings.TILES)),
     default=None,
-    help="Background tiles (default osm; none with --offline). amap shifts overlays to GCJ-02.",
+    help="Background tiles (default none offline, osm with --online). amap shifts overlays "
+    "to GCJ-02.",
 )
 tianditu_key_option = click.option(
     "--tianditu-key", default=None, help="API key for --tiles tianditu (天地图)."
 )
 offline_option = click.option(
-    "--offline",
-    is_flag=True,
-    default=False,
-    help="Inline Leaflet and jQuery so the HTML works with no internet.",
+    "--offline/--online",
+    default=True,
+    show_default=True,
+    help="Offline (default): Leaflet and jQuery inlined and no tiles, so the HTML works with "
+    "no internet. --online: CDN scripts and OSM tiles (the page says it needs internet).",
 )
+#: The note an ``--online`` map shows in its own page.
+ONLINE_NOTE = "此地图需联网加载 needs internet to load its scripts and tiles"
 
 
 #: ``--threshold-basis``: what category thresholds mean at ``--speed`` or a persona's speed

@@ -10,7 +10,14 @@ from .._io import write_csv
 from ..catalogue import load_catalogue
 from ..facilities import read_points_csv
 from .common import check_outputs, echo_json, handle_errors, open_study_from_args
-from .options import StudyArgs, category_option, study_options
+from .options import (
+    StudyArgs,
+    category_option,
+    crs_option,
+    lat_col_option,
+    lon_col_option,
+    study_options,
+)
 from .progress import steps
 
 __all__ = ["reach"]
@@ -23,15 +30,11 @@ __all__ = ["reach"]
     "points_csv",
     type=click.Path(dir_okay=False, path_type=str),
     required=True,
-    help="CSV with id, lon, lat.",
+    help="Points with an id and coordinates: CSV, XLSX, GeoJSON, GPKG or SHP.",
 )
-@click.option(
-    "--points-crs",
-    type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
-    default="wgs84",
-    show_default=True,
-    help="Coordinates of --points.",
-)
+@crs_option("--points-crs", "--points")
+@lon_col_option
+@lat_col_option
 @category_option()
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=str), default=None, help="Output CSV."
@@ -41,6 +44,8 @@ def reach(
     study_args: StudyArgs,
     points_csv: str,
     points_crs: str,
+    lon_col: str | None,
+    lat_col: str | None,
     category: str,
     out: str | None,
     as_json: bool,
@@ -58,7 +63,7 @@ def reach(
     chosen = cat.select([category])[0]
     if out:
         check_outputs([Path(out)], overwrite, [*study_args.inputs, points_csv])
-    points = read_points_csv(points_csv, points_crs.lower())
+    points = read_points_csv(points_csv, points_crs, lon_col=lon_col, lat_col=lat_col)
     with steps(2, enabled=not as_json) as step:
         step("reading OSM and building the walk network")
         built = open_study_from_args(study_args, cat)

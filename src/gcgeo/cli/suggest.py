@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from .. import settings
 from .._errors import InputError
@@ -29,6 +27,7 @@ from .options import (
     StudyArgs,
     areas_option,
     category_option,
+    crs_option,
     origin_options,
     study_options,
 )
@@ -37,29 +36,22 @@ from .progress import steps
 __all__ = ["suggest"]
 
 
-def _read_candidates_csv(path: str) -> gpd.GeoDataFrame:
-    """Candidate sites CSV with ``id, lon, lat`` (WGS-84)."""
-    from ..facilities import read_table
+def _read_candidates(
+    path: str, crs: str, lon_col: str | None, lat_col: str | None
+) -> gpd.GeoDataFrame:
+    """Candidate sites with an ``id`` and coordinates (any table :func:`read_table` reads)."""
+    from ..tables import as_points, read_table
 
-    df = read_table(path, "Candidates")
-    missing = [c for c in ("id", "lon", "lat") if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"Candidates CSV {path!r} lacks column(s) {', '.join(missing)}; it needs id, lon, lat."
-        )
-    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    if bad.any():
-        raise InputError(
-            f"Candidates CSV {path!r} line {int(np.flatnonzero(bad)[0]) + 2}: lon/lat is not a "
-            "WGS-84 coordinate; fix that row."
-        )
-    return gpd.GeoDataFrame(
-        df.drop(columns=["lon", "lat"]).assign(id=df["id"].astype(str)),
-        geometry=shapely.points(lon, lat),
-        crs=settings.WGS84,
+    cands = as_points(
+        read_table(path, what="Candidates", lon_col=lon_col, lat_col=lat_col, crs=crs)
     )
+    if "id" not in cands.columns:
+        found = ", ".join(map(str, cands.columns.drop(cands.geometry.name)))
+        raise InputError(
+            f"Candidates file {path!r} has no 'id' column (found: {found}); add an id column "
+            "naming each site."
+        )
+    return cands.assign(id=cands["id"].astype(str))
 
 
 def _resolve_within(value: str | None, areas_path: str | None) -> gpd.GeoDataFrame | None:
@@ -92,8 +84,10 @@ def _resolve_within(value: str | None, areas_path: str | None) -> gpd.GeoDataFra
     "candidates_csv",
     type=click.Path(dir_okay=False, path_type=str),
     default=None,
-    help="Candidate sites CSV (id, lon, lat WGS-84) instead of every street node.",
+    help="Candidate sites (id and coordinates: CSV, XLSX, GeoJSON, GPKG) instead of every "
+    "street node.",
 )
+@crs_option("--candidates-crs", "--candidates")
 @click.option("--repeats", type=click.IntRange(min=0), default=200, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @handle_errors
@@ -106,6 +100,7 @@ def suggest(
     within: str | None,
     areas: str | None,
     candidates_csv: str | None,
+    candidates_crs: str,
     repeats: int,
     seed: int,
     as_json: bool,
@@ -128,7 +123,11 @@ def suggest(
     )
     boundary, layer = read_origin_inputs(origin_args)
     within = _resolve_within(within, areas)
-    cands = _read_candidates_csv(candidates_csv) if candidates_csv else None
+    cands = (
+        _read_candidates(candidates_csv, candidates_crs, origin_args.lon_col, origin_args.lat_col)
+        if candidates_csv
+        else None
+    )
     with steps(3, enabled=not as_json) as step:
         step("reading OSM and building the walk network")
         study = open_study_from_args(study_args, cat, boundary)
