@@ -5,7 +5,7 @@ Who uses what:
 | option | commands |
 |---|---|
 | ``study_options`` (--osm, --catalogue, --facilities, --facilities-crs, --no-osm-facilities, --no-private, --no-trunk, --crs, --max-snap, --speed, --max-distance, --cache, --no-cache, --json, --overwrite) | reach, coverage, map, isochrone, scenario, deadends, suggest, report |
-| ``origin_options`` (--boundary, --cell, --origin-rule, --origins, --population, --out) | coverage, scenario, deadends, suggest, report |
+| ``origin_options`` (--boundary, --cell, --origin-rule, --origins, --population, --origins-crs, --lon-col, --lat-col, --out) | coverage, scenario, deadends, suggest, report |
 | ``layers_option`` (--layers) | coverage, map, report, layers list/plot |
 | ``tiles_option``, ``tianditu_key_option``, ``offline_option`` | map, isochrone |
 | ``cache_dir_option`` (--cache) | cache list/clear, fetch, and inside study_options |
@@ -31,6 +31,12 @@ __all__ = [
     "catalogue_option",
     "categories_option",
     "category_option",
+    "CRS_TYPE",
+    "CRSParam",
+    "crs_option",
+    "lat_col_option",
+    "lon_col_option",
+    "origin_table_options",
     "Measure",
     "OriginArgs",
     "StudyArgs",
@@ -167,6 +173,9 @@ class OriginArgs:
     origin_rule: str
     origins_path: str | None
     population: str | None
+    origins_crs: str = "wgs84"
+    lon_col: str | None = None
+    lat_col: str | None = None
 
     @property
     def inputs(self) -> list[str | None]:
@@ -235,10 +244,10 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--facilities-crs",
-            type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
+            type=CRS_TYPE,
             default="wgs84",
             show_default=True,
-            help="Coordinates of --facilities (Amap: gcj02, Baidu: bd09).",
+            help="Coordinates of --facilities (Amap: gcj02, Baidu: bd09, or an EPSG code).",
         ),
         click.option(
             "--no-osm-facilities",
@@ -319,6 +328,7 @@ def origin_options(func: Any) -> Any:
             help="Planner's layer of residential places instead of the grid.",
         ),
         click.option("--population", default=None, help="Population column of --origins."),
+        *origin_table_options,
     ]
     func = _collect(func, "origin_args", OriginArgs, opts)
     return out_dir_option(func)
@@ -363,6 +373,69 @@ offline_option = click.option(
 )
 #: The note an ``--online`` map shows in its own page.
 ONLINE_NOTE = "此地图需联网加载 needs internet to load its scripts and tiles"
+
+
+# --------------------------------------------------------------------------- planners' tables
+
+
+class CRSParam(click.ParamType):
+    """A declared coordinate system: wgs84, gcj02, bd09 or an EPSG code (checked with pyproj,
+    imported only when a code is given)."""
+
+    name = "crs"
+    _GEOGRAPHIC = {"wgs84": "wgs84", "wgs-84": "wgs84", "gcj02": "gcj02", "gcj-02": "gcj02",
+                   "bd09": "bd09", "bd-09": "bd09"}  # fmt: skip
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        key = str(value).strip()
+        if key.lower() in self._GEOGRAPHIC:
+            return self._GEOGRAPHIC[key.lower()]
+        import pyproj
+
+        try:
+            pyproj.CRS.from_user_input(key)
+        except pyproj.exceptions.CRSError:
+            self.fail(
+                f"{value!r} is not a coordinate system; use wgs84, gcj02 (Amap), bd09 (Baidu) "
+                f"or an EPSG code such as {settings.DEFAULT_CRS}.",
+                param,
+                ctx,
+            )
+        return key
+
+
+#: The one instance every ``--*-crs`` option of a planner's table uses.
+CRS_TYPE = CRSParam()
+
+
+def crs_option(flag: str, table: str) -> Any:
+    """``--points-crs`` and the like: the coordinate system of the table given as ``table``."""
+    return click.option(
+        flag,
+        type=CRS_TYPE,
+        default="wgs84",
+        show_default=True,
+        help=f"Coordinates of {table}: wgs84, gcj02 (Amap), bd09 (Baidu) or an EPSG code such "
+        f"as {settings.DEFAULT_CRS} (metres); vector files use their own CRS.",
+    )
+
+
+#: ``--lon-col``/``--lat-col``: the coordinate columns of the planner's tables of a command
+#: (--origins, --points, --candidates) when their headers are not a usual name.
+lon_col_option = click.option(
+    "--lon-col",
+    default=None,
+    help="Longitude/x column of --origins, --points, --candidates (default: lon, lng, "
+    "longitude, 经度, x or an Amap location column).",
+)
+lat_col_option = click.option(
+    "--lat-col",
+    default=None,
+    help="Latitude/y column of --origins, --points, --candidates (default: lat, latitude, "
+    "纬度, y).",
+)
+#: The options of ``origin_options`` that say how to read ``--origins``.
+origin_table_options = [crs_option("--origins-crs", "--origins"), lon_col_option, lat_col_option]
 
 
 #: ``--threshold-basis``: what category thresholds mean at ``--speed`` or a persona's speed
