@@ -26,11 +26,11 @@ A scenario is a small TOML file a planner writes::
     [[add_link]]
     line = [[117.81, 36.20], [117.811, 36.2004], [117.812, 36.201]]
 
-A persona changes the walking speed. Life-circle thresholds are walking times
-(5/10/15 minutes) stated as distances at the reference adult pace of 1.1 m/s,
-so a persona's distance threshold is ``max_distance_m × speed / 1.1``: an
-elderly walker (0.8 m/s) reaches a 300 m kindergarten threshold only within
-218 m.
+A persona sets the walking speed, and nothing else: category thresholds are the standard's
+distances and stay as they are, so a scenario with ``persona = "elderly"`` has the same
+baseline as ``gcgeo coverage --speed 0.8`` (see :func:`gcgeo.walker.threshold_for`). Only
+``threshold_basis = "time"`` turns thresholds into the tier's minutes at the persona's speed
+(an elderly walker's 5 minutes: 5 × 60 × 0.8 = 240 m).
 
 Scenarios never mutate the network or the facility frame: links are applied
 to new arrays (a link end falling mid-segment splits that segment in two) and
