@@ -269,13 +269,39 @@ def coverage_with_areas(
 
     Returns ``(study, result, summary, origins_with_areas, by_area)``; the two tables
     carry the origin rule used.
+
+    Raises
+    ------
+    InputError
+        The OSM file's streets barely overlap ``--boundary``
+        (:func:`gcgeo.fetch.check_extent_overlap`), or no origin lies in any of the
+        district's areas (the report would hold zero origins).
     """
-    from ..by_area import assign_areas, coverage_by_area
+    import numpy as np
+
+    from .._errors import EmptyNetworkError
+    from ..by_area import AREA_COLUMNS, assign_areas, coverage_by_area
     from ..coverage import compute_coverage
 
     step("reading OSM and building the walk network")
-    study = open_study_from_args(study_args, catalogue, boundary, categories)
+    try:
+        study = open_study_from_args(study_args, catalogue, boundary, categories)
+    except EmptyNetworkError:
+        if boundary is None:
+            raise
+        # nothing walkable near --boundary: say where the extract's streets are instead
+        from ..osm import read_osm
+
+        ways = read_osm(study_args.osm_path, areas=False).ways
+        if ways:
+            lon = np.concatenate([w.lon for w in ways])
+            lat = np.concatenate([w.lat for w in ways])
+            _check_osm_covers_boundary(study_args.osm_path, lon, lat, boundary)
+        raise
     net = study.network
+    if boundary is not None:
+        lon, lat = net.nodes["lon"].to_numpy(), net.nodes["lat"].to_numpy()
+        _check_osm_covers_boundary(study_args.osm_path, lon, lat, boundary)
     step("laying out origins")
     origins = make_origins(origin_args, net, boundary, layer, study_args.max_snap)
     step(f"distances for {len(categories)} categories")
@@ -291,8 +317,36 @@ def coverage_with_areas(
     rule = result.meta["origin_rule"]
     summary = result.summary.assign(origin_rule=rule)
     located = result.origins.join(assign_areas(result.origins, layers_dir))
+    if not located[list(AREA_COLUMNS.values())].notna().to_numpy().any():
+        lon, lat = net.nodes["lon"], net.nodes["lat"]
+        where = "--layers" if layers_dir else "the district"
+        raise InputError(
+            f"None of the {len(located)} origins lies in a zone, wing or renewal area of "
+            f"{where}, so the district report would hold zero origins (the streets of "
+            f"{study_args.osm_path!r} are at lon {lon.min():.4f}–{lon.max():.4f}, lat "
+            f"{lat.min():.4f}–{lat.max():.4f}); pass an --osm extract of the district, or "
+            "--layers with your own areas."
+        )
     by_area = coverage_by_area(located, categories, layers_dir).assign(origin_rule=rule)
     return study, result, summary, located, by_area
+
+
+def _check_osm_covers_boundary(osm_path: str, lon: Any, lat: Any, boundary: Any) -> None:
+    """Stop when the streets of ``--osm`` (at ``lon``/``lat``) barely overlap ``--boundary``."""
+    import shapely
+
+    from .. import settings
+    from ..fetch import check_extent_overlap
+
+    area = shapely.union_all(boundary.to_crs(settings.WGS84).geometry.values)
+    check_extent_overlap(
+        lon,
+        lat,
+        area,
+        f"The OSM file {osm_path!r}",
+        "pass an --osm extract that covers the --boundary area, or the --boundary of the "
+        "area the extract covers",
+    )
 
 
 def check_layers_dir(layers_dir: str | None) -> None:
