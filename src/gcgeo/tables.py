@@ -169,42 +169,23 @@ def _to_float(s: pd.Series) -> np.ndarray:
     return out
 
 
-def _infer_numbers(df: pd.DataFrame, text: set[str]) -> pd.DataFrame:
-    """Columns read as text become numbers when every filled cell is one (as pandas infers)."""
-    out = {}
-    for col in df.columns:
-        s = df[col]
-        if col in text:
-            out[col] = s
-            continue
-        num = pd.to_numeric(s, errors="coerce")
-        if not ((num.notna() == s.notna()).all() and s.notna().any()):
-            out[col] = s
-        elif pd.api.types.is_float_dtype(num):
-            out[col] = pd.Series(_to_float(s), index=s.index)
-        else:
-            out[col] = num
-    return pd.DataFrame(out, index=df.index)
-
-
 def _text_keys(columns: Any, extra: str | None) -> set[str]:
     want = {*TEXT_COLUMNS, *([extra] if extra else [])}
     return {c for c in columns if str(c).strip().lower() in want or c == extra}
 
 
-def _read_csv(p: Path, where: str) -> pd.DataFrame:
+def _read_csv(p: Path, where: str, text_col: str | None, dtype: Any) -> pd.DataFrame:
     text = _decode(p.read_bytes(), where)
     if not text.strip():
         raise InputError(f"{where} is empty; add a header row and one row per place.")
+    sep = _sniff(text)
+    opts = {"sep": sep, "keep_default_na": False, "na_values": [""], "skipinitialspace": True}
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=_sniff(text),
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skipinitialspace=True,
-        )
+        if dtype is not str:  # numbers inferred by pandas, exactly; id/name columns as text
+            head = pd.read_csv(io.StringIO(text), nrows=0, **opts).columns
+            dtype = {c: str for c in _text_keys([str(c).strip() for c in head], text_col)}
+            dtype = {c: str for c in head if str(c).strip() in dtype}
+        df = pd.read_csv(io.StringIO(text), dtype=dtype, **opts)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         reason = " ".join(str(exc).split())
         raise InputError(
@@ -262,7 +243,7 @@ def read_frame(
     suffix = p.suffix.lower()
     if suffix == ".xls":
         raise InputError(f"{where} is an old Excel .xls workbook; save it as .xlsx or CSV.")
-    df = _read_xlsx(p, where) if suffix in XLSX_SUFFIXES else _read_csv(p, where)
+    df = _read_xlsx(p, where) if suffix in XLSX_SUFFIXES else _read_csv(p, where, text_col, dtype)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     df = df.dropna(how="all").reset_index(drop=True) if suffix in XLSX_SUFFIXES else df
     if df.empty:
@@ -272,7 +253,7 @@ def read_frame(
         for c in df.columns if dtype is str else keys:
             df[c] = df[c].where(df[c].isna(), df[c].astype(str))
         return df
-    return df if dtype is str else _infer_numbers(df, keys)
+    return df
 
 
 # --------------------------------------------------------------------------- columns
