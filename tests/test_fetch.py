@@ -362,3 +362,24 @@ def test_cli_fetch_place_offline(http, tmp_path: Path) -> None:
     assert r.exit_code == 2  # FetchError.exit_code
     assert "Nominatim" in r.stderr and "--boundary FILE" in r.stderr
     assert _files(tmp_path) == []
+
+
+def test_cli_fetch_name_and_max_mb(http, tmp_path: Path, boundary_file: Path) -> None:
+    """--name names the cached file; --max-mb caps the answer (after decompression)."""
+    http(lambda: _response(overpass_xml()))
+    r = CliRunner().invoke(
+        main,
+        ["fetch", "--boundary", str(boundary_file), "--cache", str(tmp_path), "--name", "mine",
+         "--json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert Path(json.loads(r.stdout)["osm"]).name == "mine.osm"
+    small = len(overpass_xml()) / 2 / 2**20  # half the answer, in MiB
+    r = CliRunner().invoke(
+        main,
+        ["fetch", "--boundary", str(boundary_file), "--cache", str(tmp_path), "--name", "capped",
+         "--max-mb", f"{small:.9f}"],
+    )  # fmt: skip
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "counted after decompression" in r.stderr
+    assert not (tmp_path / "osm" / "capped.osm").exists()

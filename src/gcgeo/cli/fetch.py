@@ -98,7 +98,7 @@ def _place_polygon(place: str) -> Any:
 @click.option(
     "--timeout",
     type=Measure("seconds", high=86_400, example="180"),
-    default=180.0,
+    default=settings.FETCH_TIMEOUT_S,
     show_default=True,
     help="Seconds to wait for the download (also the server-side query limit).",
 )
@@ -106,9 +106,16 @@ def _place_polygon(place: str) -> Any:
     "--buffer",
     "buffer_m",
     type=Measure("metres", low_open=False, high=50_000, example="1000"),
-    default=1000.0,
+    default=settings.FETCH_BUFFER_M,
     show_default=True,
     help="Metres added around the area so walks crossing the edge are not cut.",
+)
+@click.option(
+    "--max-mb",
+    type=Measure("MB", high=1_000_000, example="4096"),
+    default=settings.FETCH_MAX_BYTES / 2**20,
+    show_default=True,
+    help="Largest answer accepted, in MiB after decompression; the download stops there.",
 )
 @cache_dir_option
 @catalogue_option
@@ -122,6 +129,7 @@ def fetch(
     endpoint: str | None,
     timeout: float,
     buffer_m: float,
+    max_mb: float,
     catalogue_path: str | None,
     cache_dir: str | None,
     as_json: bool,
@@ -147,14 +155,14 @@ def fetch(
         from .common import read_boundary
 
         poly = _to_wgs84_polygon(read_boundary(boundary), f"Boundary {boundary!r}")
-        name, source = Path(boundary).stem, f"file:{boundary}"
+        area_name, source = Path(boundary).stem, f"file:{boundary}"
     elif place:
         poly = _place_polygon(place)
-        name, source = _slug(place), f"nominatim:{place}"
+        area_name, source = _slug(place), f"nominatim:{place}"
     else:
         poly = _to_wgs84_polygon(_default_boundary(), "The district boundary layer")
-        name, source = "gangcheng", "layer:boundary"
-    name = name or name
+        area_name, source = "gangcheng", "layer:boundary"
+    name = name or area_name
     root = resolve_cache_dir(cache_dir or True)
     res = fetch_osm(
         poly,
@@ -166,6 +174,7 @@ def fetch(
         catalogue=cat,
         overwrite=overwrite,
         source=source,
+        max_bytes=int(max_mb * 2**20),
     )
     if as_json:
         echo_json({"osm": str(res.osm_path), "meta": str(res.meta_path), **res.meta})
