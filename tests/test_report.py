@@ -188,3 +188,14 @@ def test_synthetic_demo_osm_is_labelled(tmp_path: Path) -> None:
             assert DEMO_LABEL in re.search(r"<title>(.*?)</title>", text).group(1), p.name
     # the demo covers the centre zone: its report has origins and a table
     assert "<table class='coverage'>" in (out / "zone_center.html").read_text(encoding="utf-8")
+
+
+def test_report_map_category_colours_the_streets(town: Path, tmp_path: Path) -> None:
+    """--map-category chooses which category's walking minutes colour the report maps."""
+    out = tmp_path / "rep"
+    r = run("report", "--osm", str(town), "--categories", "kindergarten,primary_school",
+            "--map-category", "primary_school", "--no-cache", "--out", str(out))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    page = _unescape_js((out / "zone_center.html").read_text(encoding="utf-8"))
+    assert "小学 步行时间 Primary school walking time" in page
+    assert "幼儿园/托儿所 步行时间" not in page

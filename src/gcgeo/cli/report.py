@@ -78,9 +78,7 @@ def report(
 
     cat = load_catalogue(study_args.catalogue_path)
     categories = cat.select(categories)
-    map_category = None
-    if map_category:
-        map_category = cat.select([map_category])[0]
+    map_meta = cat.select([map_category])[0] if map_category else None
     if tiles == "tianditu" and not tianditu_key:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
     check_layers_dir(layers_dir)
@@ -107,7 +105,7 @@ def report(
             located,
             study.facilities,
             categories,
-            map_category=map_category,
+            map_category=map_meta,
             layers_dir=layers_dir,
             speed_mps=study_args.speed,
             max_snap=study_args.max_snap,

@@ -76,7 +76,6 @@ def scenario(
     check_outputs(
         targets, overwrite, [*study_args.inputs, *origin_args.inputs, *files, planned, areas]
     )
-    planned = planned
     scenarios = [load_scenario(f, cat, planned) for f in files]
     boundary, layer = read_origin_inputs(origin_args)
     areas = read_areas(areas)
