@@ -93,3 +93,40 @@ def test_static_map_needs_data() -> None:
         maps.static_map(
             areas=gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326), column="x"
         )
+
+
+def test_static_map_keeps_every_text_inside_the_page(edges, facilities) -> None:
+    """The longest category name must not push the legend or title off the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    long_cat = {
+        "id": "kindergarten",
+        "name_zh": "老年人日间照料中心/幸福食堂/社区卫生服务站（规划）",
+        "name_en": "Elderly day care / community canteen / community health station (planned)",
+        "max_distance_m": 300,
+    }
+    fig = maps.static_map(
+        edges=edges,
+        column="walk_min",
+        facilities=facilities,
+        categories=[long_cat, "clinic"],
+        title="钢城区 "
+        + long_cat["name_zh"]
+        + " "
+        + long_cat["name_en"]
+        + " 步行时间 walking time",
+    )
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    canvas.draw()  # lays out the legend's texts where they are drawn
+    renderer = canvas.get_renderer()
+    page = fig.bbox  # pixels
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_text")) if a_visible(t)]
+    assert len(texts) > 10
+    for t in texts:
+        box = t.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, t.get_text()[:40]
+        assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, t.get_text()[:40]
+
+
+def a_visible(artist) -> bool:
+    return artist.get_visible() and bool(str(artist.get_text()).strip())

@@ -286,4 +286,51 @@ def static_map(
         credits.append(OSM_ATTRIBUTION)
     credits.append(f"CRS {crs}")
     fig.text(0.98, 0.005, " · ".join(credits), ha="right", va="bottom", fontsize=7, color="#555")
+    fit_to_content(fig)
+    return fig
+
+
+def fit_to_content(fig: Any, pad_in: float = 0.15) -> Any:
+    """Widen or heighten ``fig`` until every artist (legend, title, labels) lies inside it.
+
+    The axes keep their size in inches and move with the left/bottom edges, so a long
+    category name makes the page wider instead of being cut off.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    pad_in : float
+        Margin kept around the content, inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The same figure.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    for _ in range(3):
+        renderer = fig.canvas.get_renderer()
+        box = fig.get_tightbbox(renderer)  # inches
+        w, h = fig.get_size_inches()
+        left = max(0.0, -box.x0 + pad_in)
+        bottom = max(0.0, -box.y0 + pad_in)
+        right = max(0.0, box.x1 - w + pad_in)
+        top = max(0.0, box.y1 - h + pad_in)
+        if left == bottom == right == top == 0.0:
+            break
+        nw, nh = w + left + right, h + bottom + top
+        for ax in fig.axes:
+            x0, y0, aw, ah = ax.get_position().bounds
+            ax.set_position(
+                ((x0 * w + left) / nw, (y0 * h + bottom) / nh, aw * w / nw, ah * h / nh)
+            )
+        # the title (suptitle) is kept apart from fig.texts by matplotlib
+        suptitle = getattr(fig, "_suptitle", None)
+        for text in [*fig.texts, *([suptitle] if suptitle is not None else [])]:
+            x, y = text.get_position()
+            text.set_position(((x * w + left) / nw, (y * h + bottom) / nh))
+        fig.set_size_inches(nw, nh)
     return fig
