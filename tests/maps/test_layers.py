@@ -138,3 +138,18 @@ def test_layer_input_errors(edges) -> None:
         maps.areas_layer(
             gpd.GeoDataFrame({"code": [], "name_zh": [], "name_en": []}, geometry=[], crs=4326)
         )
+
+
+def test_category_map_composes_streets_facilities_areas_and_notes(edges, facilities, areas) -> None:
+    m = maps.category_map(
+        edges, facilities, KINDERGARTEN, {"zones": areas}, notes=["示例 Demo · note"]
+    )
+    page = maps.to_html(m)
+    for layer in ("街道底图 Street basemap", "街道步行时间 Street walking time",
+                  "设施 Facilities: 幼儿园 Kindergarten", "五区 Strategy zones"):  # fmt: skip
+        assert present(layer, page), layer
+    assert present("示例 Demo · note", page)
+    # offline by default: no script or stylesheet from a CDN
+    assert not re.search(
+        r"<script[^>]*\bsrc=[\"']?https?://|<link[^>]*\bhref=[\"']?https?://", page
+    )

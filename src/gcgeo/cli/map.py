@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import geopandas as gpd
 
 from .. import maps
 from .._errors import InputError
@@ -33,19 +32,6 @@ from .options import (
 from .progress import steps
 
 __all__ = ["map_command"]
-
-_AREA_STYLE = {
-    "zones": ("五区 Strategy zones", "#5e3c99"),
-    "wings": ("一体两翼 Body and two wings", "#01665e"),
-    "renewal_areas": ("更新片区 Renewal areas", "#b35806"),
-}
-
-
-def _district_areas(layers_dir: str | None) -> dict[str, gpd.GeoDataFrame]:
-    """Zones, wings and renewal areas (shipped, or replaced from ``layers_dir``)."""
-    from ..layers import load_layer
-
-    return {name: load_layer(name, layers_dir) for name in _AREA_STYLE}
 
 
 @click.command("map")
@@ -97,7 +83,7 @@ def map_command(
     if tiles == "tianditu" and not tianditu_key:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
     check_layers_dir(layers_dir)
-    areas = {} if no_areas else _district_areas(layers_dir)
+    areas = {} if no_areas else maps.district_areas(layers_dir)
     with steps(4 if png else 3, enabled=not as_json) as step:
         step("reading OSM and building the walk network")
         study = open_study_from_args(study_args, cat)
@@ -115,18 +101,19 @@ def map_command(
             "name_en": category.name_en,
             "max_distance_m": category.max_distance_m,
         }
-        m = maps.new_map(edges, tiles=tiles, tianditu_key=tianditu_key, offline=offline)
-        if study.meta.get("synthetic"):
-            maps.title_box(m, f"示例 Demo · {DEMO_LABEL}")
+        notes = [f"示例 Demo · {DEMO_LABEL}"] if study.meta.get("synthetic") else []
         if not offline:
-            maps.title_box(m, ONLINE_NOTE)
-        maps.basemap_streets(edges, m)
-        maps.streets_by_minutes(edges, "walk_min", m)
-        for layer, (title, colour) in _AREA_STYLE.items():
-            if layer in areas:
-                maps.areas_layer(areas[layer], m, name=title, colour=colour)
-        if len(fac):
-            maps.facilities_layer(fac, m, categories=[meta])
+            notes.append(ONLINE_NOTE)
+        m = maps.category_map(
+            edges,
+            fac,
+            meta,
+            areas,
+            tiles=tiles,
+            tianditu_key=tianditu_key,
+            offline=offline,
+            notes=notes,
+        )
         page = maps.to_html(m)
         fig = None
         if png is not None:

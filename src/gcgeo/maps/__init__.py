@@ -20,6 +20,7 @@ The package has one module per concern; this module re-exports their public name
 * :mod:`gcgeo.maps.features` -- facilities, areas, planned facilities, scenario changes;
 * :mod:`gcgeo.maps.html` -- offline assets, standalone HTML, report fragments;
 * :mod:`gcgeo.maps.static` -- static PNG maps and the CJK font;
+* :mod:`gcgeo.maps.compose` -- whole maps: the one-category walking map of ``gcgeo map``;
 * :mod:`gcgeo.isochrones` -- reached streets and isochrone polygons (re-exported here).
 
 folium, branca and matplotlib are imported only inside the functions that use them, so
@@ -39,6 +40,7 @@ from .base import (
     page_title,
     title_box,
 )
+from .compose import AREA_STYLE, category_map, district_areas
 from .features import areas_layer, facilities_layer, planned_facilities_layer, scenario_delta_map
 from .html import make_offline, to_fragment, to_html
 from .layers import (
@@ -52,14 +54,17 @@ from .layers import (
 from .static import cjk_font, static_map
 
 __all__ = [
+    "AREA_STYLE",
     "BAND_COLOURS",
     "BAND_LABELS",
     "OSM_ATTRIBUTION",
     "TILES",
     "areas_layer",
     "basemap_streets",
+    "category_map",
     "cjk_font",
     "completeness_layer",
+    "district_areas",
     "facilities_layer",
     "gaps_layer",
     "isochrone_layer",
