@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli.cliutil import REMOTE_TAG, _unescape_js, run_strict
@@ -143,3 +144,22 @@ def test_map_is_offline_by_default_and_online_pages_say_so(town: Path, tmp_path:
     page = online.read_text(encoding="utf-8")
     assert REMOTE_TAG.search(page) and "tile.openstreetmap.org" in page
     assert ONLINE_NOTE in _unescape_js(page)
+
+
+def test_map_threshold_basis_time_colours_at_the_walkers_speed(town: Path, tmp_path: Path):
+    """Distance basis: the standard's pace colours the streets whatever --speed says; time
+    basis: the walker's own minutes, so a slower walker has fewer streets within 5 minutes."""
+
+    def km(*extra: str) -> dict:
+        out = tmp_path / f"m{len(list(tmp_path.iterdir()))}.html"
+        r = run_strict("map", "--osm", str(town), "--category", "kindergarten", "--json",
+                       "--out", str(out), *extra)  # fmt: skip
+        assert r.exit_code == 0, r.output
+        return json.loads(r.output)["street_km_by_band"]
+
+    adult, slow = km(), km("--speed", "0.8")
+    slow_time = km("--speed", "0.8", "--threshold-basis", "time")
+    first = next(iter(adult))
+    assert slow == adult
+    assert slow_time[first] < adult[first]
+    assert sum(slow_time.values()) == pytest.approx(sum(adult.values()))

@@ -125,7 +125,7 @@ def isochrone(
     """Walking isochrones from one point: buffered reached streets, not convex hulls."""
     out = Path(out)
     if out.suffix.lower() not in {".geojson", ".html"}:
-        raise InputError(f"--out {out!r} must end in .geojson or .html.")
+        raise InputError(f"--out {str(out)!r} must end in .geojson or .html.")
     lon, lat = _parse_at(at)
     mins = _parse_minutes(minutes)
     if out.suffix.lower() == ".html" and tiles == "tianditu" and not tianditu_key:

@@ -26,6 +26,7 @@ from .options import (
     layers_option,
     offline_option,
     study_options,
+    threshold_basis_option,
     tianditu_key_option,
     tiles_option,
 )
@@ -53,6 +54,7 @@ __all__ = ["map_command"]
     required=True,
     help="Output HTML file.",
 )
+@threshold_basis_option
 @handle_errors
 def map_command(
     study_args: StudyArgs,
@@ -64,6 +66,7 @@ def map_command(
     layers_dir: str | None,
     no_areas: bool,
     out: str,
+    threshold_basis: str,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -92,7 +95,13 @@ def map_command(
         fac = study.facilities[study.facilities["category"] == category.id].reset_index(drop=True)
         edges = net.edges.copy()
         edges["walk_min"] = street_minutes(
-            net, fac, category, study_args.speed, study_args.max_snap, study_args.max_distance
+            net,
+            fac,
+            category,
+            study_args.speed,
+            study_args.max_snap,
+            study_args.max_distance,
+            threshold_basis,
         )
         step("drawing the map")
         meta = {

@@ -24,6 +24,7 @@ from .options import (
     layers_option,
     origin_options,
     study_options,
+    threshold_basis_option,
     tianditu_key_option,
     tiles_option,
 )
@@ -51,6 +52,7 @@ __all__ = ["report"]
 )
 @tiles_option
 @tianditu_key_option
+@threshold_basis_option
 @handle_errors
 def report(
     study_args: StudyArgs,
@@ -62,6 +64,7 @@ def report(
     offline: bool,
     tiles: str | None,
     tianditu_key: str | None,
+    threshold_basis: str,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -77,7 +80,9 @@ def report(
     from ..report import build_reports, report_filenames
 
     cat = load_catalogue(study_args.catalogue_path)
-    categories = cat.select(categories)
+    from ..walker import walker_categories
+
+    categories = walker_categories(cat.select(categories), study_args.speed, threshold_basis)
     map_meta = cat.select([map_category])[0] if map_category else None
     if tiles == "tianditu" and not tianditu_key:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
@@ -108,6 +113,7 @@ def report(
             map_category=map_meta,
             layers_dir=layers_dir,
             speed_mps=study_args.speed,
+            threshold_basis=threshold_basis,
             max_snap=study_args.max_snap,
             limit=study_args.max_distance,
             offline=offline,
