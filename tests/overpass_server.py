@@ -80,6 +80,8 @@ class LocalOverpass:
         self.requests = 0
         self.started = threading.Event()  # the answer has begun
         self.stop = threading.Event()
+        #: a slow behaviour ran its whole course (the client never hung up on it)
+        self.exhausted = threading.Event()
         self.seen: dict[str, Any] = {}
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -118,6 +120,8 @@ def drip_body(interval: float) -> Behaviour:
             h.wfile.write(b" ")
             h.wfile.flush()
             srv.stop.wait(interval)
+        if not srv.stop.is_set():
+            srv.exhausted.set()
 
     return behaviour
 
@@ -134,6 +138,8 @@ def drip_headers(interval: float) -> Behaviour:
             h.wfile.write(b"a")
             h.wfile.flush()
             srv.stop.wait(interval)
+        if not srv.stop.is_set():
+            srv.exhausted.set()
 
     return behaviour
 
@@ -141,7 +147,8 @@ def drip_headers(interval: float) -> Behaviour:
 def silent(h: Handler, srv: LocalOverpass) -> None:
     """Accept the query and never answer."""
     srv.started.set()
-    srv.stop.wait(SERVE_S)
+    if not srv.stop.wait(SERVE_S):
+        srv.exhausted.set()
 
 
 def encoded(body: bytes, encoding: str) -> Behaviour:

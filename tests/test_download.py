@@ -96,12 +96,10 @@ def test_timeout_is_a_total_deadline(
     overpass.behaviour = behaviour
     root = _cache_with_keepsake(tmp_path)
     before = _tree(root)
-    t0 = time.monotonic()
     with pytest.raises(FetchError, match="within 2 s") as info:
         fetch_osm(AREA, "tiny", cache_dir=root, endpoint=overpass.endpoint, timeout=2)
-    elapsed = time.monotonic() - t0
-    assert elapsed < 20  # the drip alone would run for SERVE_S = 60 s
-    assert overpass.started.is_set()
+    # the fetch gave up while the server was still dripping (it would go on for SERVE_S)
+    assert overpass.started.is_set() and not overpass.exhausted.is_set()
     msg = str(info.value)
     _one_sentence(msg)
     assert overpass.endpoint in msg and "--timeout" in msg and "--osm FILE" in msg
