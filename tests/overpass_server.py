@@ -105,6 +105,19 @@ def ok(h: Handler, srv: LocalOverpass) -> None:
     h.wfile.write(body)
 
 
+def _drip(h: Handler, srv: LocalOverpass, byte: bytes, interval: float) -> None:
+    """Mark the answer started, then send ``byte`` every ``interval`` seconds until the test
+    stops the server or :data:`SERVE_S` runs out (then ``srv.exhausted`` is set)."""
+    srv.started.set()
+    t0 = time.monotonic()
+    while not srv.stop.is_set() and time.monotonic() - t0 < SERVE_S:
+        h.wfile.write(byte)
+        h.wfile.flush()
+        srv.stop.wait(interval)
+    if not srv.stop.is_set():
+        srv.exhausted.set()
+
+
 def drip_body(interval: float) -> Behaviour:
     """A plausible answer start, then one byte every ``interval`` seconds."""
 
@@ -114,14 +127,7 @@ def drip_body(interval: float) -> Behaviour:
         h.end_headers()
         h.wfile.write(OSM_HEAD)
         h.wfile.flush()
-        srv.started.set()
-        t0 = time.monotonic()
-        while not srv.stop.is_set() and time.monotonic() - t0 < SERVE_S:
-            h.wfile.write(b" ")
-            h.wfile.flush()
-            srv.stop.wait(interval)
-        if not srv.stop.is_set():
-            srv.exhausted.set()
+        _drip(h, srv, b" ", interval)
 
     return behaviour
 
@@ -132,14 +138,7 @@ def drip_headers(interval: float) -> Behaviour:
     def behaviour(h: Handler, srv: LocalOverpass) -> None:
         h.wfile.write(b"HTTP/1.0 200 OK\r\nX-Slow: ")
         h.wfile.flush()
-        srv.started.set()
-        t0 = time.monotonic()
-        while not srv.stop.is_set() and time.monotonic() - t0 < SERVE_S:
-            h.wfile.write(b"a")
-            h.wfile.flush()
-            srv.stop.wait(interval)
-        if not srv.stop.is_set():
-            srv.exhausted.set()
+        _drip(h, srv, b"a", interval)
 
     return behaviour
 
