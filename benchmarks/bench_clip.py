@@ -5,10 +5,13 @@
     file, the fastest way a planner could do it by hand; skipped with a note when
     ``osmium`` is not installed;
 (c) optionally (``--unclipped``) ``gcgeo coverage`` on the whole province without a boundary,
-    the old behaviour.
+    the old behaviour;
+(a0) optionally (``--baseline-src DIR``) (a) with another gcgeo checkout's ``src/`` (say a
+    ``git worktree`` of an earlier commit), to compare two versions of the cut in one run.
 
 Each run is a fresh process measured from outside (wall time, peak resident memory of the
-process tree). Make the input with ``benchmarks/gen_province.py --out DIR`` first.
+process tree). Make the input with ``benchmarks/gen_province.py --out DIR`` first (``--scatter`` for node ids
+spread over the grid as in a real province).
 
     python benchmarks/bench_clip.py --data /tmp/prov
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,9 +36,12 @@ MEASURE = (
 )
 
 
-def measured(cmd: list[str]) -> tuple[float, float]:
-    """(seconds, peak MB) of ``cmd`` run in its own process tree."""
-    p = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True)
+def measured(cmd: list[str], src: Path | None = None) -> tuple[float, float]:
+    """(seconds, peak MB) of ``cmd`` run in its own process tree (gcgeo from ``src`` if given)."""
+    env = dict(os.environ, PYTHONPATH=str(src)) if src else None
+    p = subprocess.run(
+        [sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env
+    )
     rc, secs, kb = p.stdout.split()
     if int(rc) != 0:
         raise SystemExit(f"{' '.join(cmd[:4])}… failed:\n{p.stderr}")
@@ -49,6 +56,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="folder from gen_province.py")
     ap.add_argument("--unclipped", action="store_true", help="also run (c), slow")
+    ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="the src/ folder of another gcgeo checkout (a git worktree): also run (a) with it",
+    )
     args = ap.parse_args()
     pbf, district = args.data / "province.osm.pbf", args.data / "district.geojson"
     common = ["--categories", "kindergarten,primary_school,bus_stop", "--no-cache"]
@@ -67,6 +79,12 @@ def main() -> None:
                 str(t / "a"),
             )  # fmt: skip
         )
+        if args.baseline_src:
+            rows["a0: (a) with --baseline-src"] = measured(
+                gcgeo("coverage", "--osm", str(pbf), "--boundary", str(district), *common,
+                      "--out", str(t / "a0")),
+                args.baseline_src,
+            )  # fmt: skip
         if shutil.which("osmium"):
             cut = t / "cut.osm.pbf"
             s1, m1 = measured(["osmium", "extract", "-s", "smart", "-p", str(district),

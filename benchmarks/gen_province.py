@@ -4,7 +4,8 @@ A grid of residential streets (one way per run of ``--way-nodes`` nodes along ro
 columns), closed building ways around the blocks and tagged facility nodes, laid over a
 ``--km`` × ``--km`` square in Shandong. Node and way ids are sorted but spread over the range
 real OSM ids have (up to ~1.2e10), because id-indexed structures behave differently on sparse
-ids than on 1, 2, 3…
+ids than on 1, 2, 3… With ``--scatter`` the node ids are also shuffled over the grid, as in a
+real province, where a district's ids come from every year of OSM's history.
 
 Defaults give about 5.5 M nodes, 0.5 M street ways and 1 M buildings (~90 MB), the size of
 the province file in the issue. The files go to ``--out`` (never into the repository):
@@ -33,7 +34,9 @@ def _ids(n: int, rng: np.random.Generator, start: int = 1) -> np.ndarray:
     return start + np.cumsum(gaps)
 
 
-def generate(out: Path, km: float, spacing: float, way_nodes: int, seed: int) -> dict:
+def generate(
+    out: Path, km: float, spacing: float, way_nodes: int, seed: int, scatter: bool = False
+) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     to_wgs = pyproj.Transformer.from_crs("EPSG:4548", "EPSG:4326", always_xy=True)
@@ -53,6 +56,8 @@ def generate(out: Path, km: float, spacing: float, way_nodes: int, seed: int) ->
     xs, ys = np.concatenate([sx, cx]), np.concatenate([sy, cy])
     lon, lat = to_wgs.transform(xs, ys)
     nid = _ids(len(xs), rng)
+    if scatter:  # as in real OSM: a district's ids come from every year of editing
+        nid = nid[rng.permutation(len(nid))]
     street_id = nid[: n * n].reshape(n, n)
     building_nodes = nid[n * n :].reshape(-1, 4)
     pois = rng.choice(n * n, size=min(20_000, n * n), replace=False)
@@ -64,7 +69,7 @@ def generate(out: Path, km: float, spacing: float, way_nodes: int, seed: int) ->
     t0 = time.perf_counter()
     writer = osmium.SimpleWriter(str(pbf))
     try:
-        for k in range(len(xs)):
+        for k in np.argsort(nid).tolist():  # a sorted file: nodes in id order
             tags = {}
             if k in poi_tag:
                 kind = str(poi_kinds[poi_tag[k]])
@@ -120,7 +125,8 @@ def generate(out: Path, km: float, spacing: float, way_nodes: int, seed: int) ->
         "nodes": len(xs),
         "street_ways": n_streets,
         "buildings": len(building_nodes),
-        "max_node_id": int(nid[-1]),
+        "max_node_id": int(nid.max()),
+        "scattered_ids": scatter,
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
@@ -132,8 +138,17 @@ def main() -> None:
     ap.add_argument("--spacing", type=float, default=150.0, help="street spacing, metres")
     ap.add_argument("--way-nodes", type=int, default=7, help="nodes per street way")
     ap.add_argument("--seed", type=int, default=370117)
+    ap.add_argument(
+        "--scatter",
+        action="store_true",
+        help="give node ids in random spatial order (a district's ids spread over the whole range)",
+    )
     args = ap.parse_args()
-    print(json.dumps(generate(args.out, args.km, args.spacing, args.way_nodes, args.seed)))
+    print(
+        json.dumps(
+            generate(args.out, args.km, args.spacing, args.way_nodes, args.seed, args.scatter)
+        )
+    )
 
 
 if __name__ == "__main__":

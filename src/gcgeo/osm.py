@@ -35,7 +35,7 @@ The streamed pass is :mod:`gcgeo.osm_stream` and the checks on its arrays are
 :mod:`gcgeo.osm_checks`; this module defines what is kept (:class:`OSMData`),
 reads a file (:func:`read_osm`, :func:`check_path`) and cuts it to a clip area
 (:func:`clip_polygon` buffers a boundary into one). A clip is applied where it is
-cheap: a large extract is cut in libosmium (:func:`gcgeo.osm_stream.cut_extract`)
+cheap: a large extract is cut in libosmium (:func:`gcgeo.osm_cut.cut_extract`)
 before anything reaches Python, so a province file costs about what the district does.
 It is the public entry point: import from here, not from the other two.
 
@@ -66,13 +66,13 @@ from .osm_checks import (
     raise_on_conflict,
     usable_nodes,
 )
+from .osm_cut import CutUnsupported, cut_extract
 from .osm_input import OSM_SUFFIXES, check_path, clip_geometry, clip_polygon
 from .osm_stream import (
     POI_KEYS,
     RESIDENTIAL_BUILDINGS,
     WAY_TAGS,
     RawOSM,
-    cut_extract,
     first_pass,
     negative_nodes,
     sanitised_xml,
@@ -267,10 +267,10 @@ def _read_cut(
     import osmium
 
     with tempfile.TemporaryDirectory(prefix="gcgeo-clip-") as tmp:
-        out = Path(tmp) / "cut.osm.pbf"
+        out = Path(tmp) / "cut.opl"
         try:
             stats = cut_extract(str(p), clip_geom, out)
-        except (RuntimeError, osmium.InvalidLocationError):
+        except (CutUnsupported, RuntimeError, osmium.InvalidLocationError):
             return None, {}  # read whole: that path names what is wrong with the file
         data = _read(out, str(p), keys, areas, positive_only=True)
     return data, stats if data is not None else {}

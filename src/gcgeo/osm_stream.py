@@ -7,10 +7,9 @@ residential land-use / building areas. Nothing is checked here beyond what
 libosmium does; the arrays are handed to :mod:`gcgeo.osm_checks`.
 
 Also here: the extra pass that looks up negative-id nodes
-(:func:`negative_nodes`), the in-memory rewrite of XML coordinates
-libosmium's parser cannot read (:func:`sanitised_xml`) and the cut of a large
-extract to a clip polygon inside libosmium (:func:`cut_extract`), so a
-province file is cut to one district before anything reaches Python.
+(:func:`negative_nodes`) and the in-memory rewrite of XML coordinates
+libosmium's parser cannot read (:func:`sanitised_xml`). The cut of a large
+extract to a clip polygon is :mod:`gcgeo.osm_cut`.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ __all__ = [
     "RESIDENTIAL_BUILDINGS",
     "WAY_TAGS",
     "RawOSM",
-    "cut_extract",
     "first_pass",
     "negative_nodes",
     "sanitised_xml",
@@ -81,8 +79,6 @@ WAY_TAGS = (
 
 #: a record of libosmium's sparse_file_array: uint64 id, int32 x, int32 y
 _NODE_RECORD = np.dtype([("id", "<u8"), ("x", "<i4"), ("y", "<i4")])
-#: node records tested against the clip polygon at once (bounds the memory of the test)
-_CLIP_CHUNK = 1 << 20
 
 
 @dataclass
@@ -334,92 +330,3 @@ def sanitised_xml(p: Path) -> tuple[Any, int]:
 
     text = _NODE_TAG.sub(fix_tag, text)
     return osmium.io.FileBuffer(text, "osm"), counted
-
-
-def cut_extract(source: str, clip_geom: BaseGeometry, out: Path) -> dict[str, int]:
-    """Write the part of ``source`` that touches ``clip_geom`` to ``out``, in libosmium.
-
-    No OSM object passes through Python:
-
-    1. the nodes are read into libosmium's file-backed ``sparse_file_array``
-       index; numpy tests its (id, x, y) records against the polygon's
-       bounding box and shapely the survivors against the polygon itself;
-    2. an :class:`osmium.IdTracker` holding those node ids adds every way and
-       relation that references one (forward references), then every node and
-       member way those reference (back references): a way crossing the edge
-       keeps all its nodes, a multipolygon all its members;
-    3. the tracked objects are copied to ``out`` by libosmium
-       (``IdTracker.id_filter`` feeding a ``WriteHandler``).
-
-    Negative node ids (JOSM's unsaved objects) are not in libosmium's index;
-    callers read such files without the cut (see :func:`gcgeo.osm.read_osm`).
-
-    Parameters
-    ----------
-    source : str
-        An OSM file libosmium reads (sorted: nodes, ways, relations).
-    clip_geom : shapely geometry
-        WGS-84 polygon (already buffered).
-    out : Path
-        The cut file to write (``.osm.pbf``); its folder holds the node index
-        while this runs.
-
-    Returns
-    -------
-    dict
-        ``file_nodes`` (node records read), ``nodes_inside`` (inside the
-        polygon), ``cut_nodes``, ``cut_ways``, ``cut_relations`` (written).
-
-    Raises
-    ------
-    RuntimeError, osmium.InvalidLocationError
-        libosmium could not read the file (truncated, not OSM, unreadable XML
-        coordinates).
-    """
-    import osmium
-
-    idx = out.parent / "clip-nodes.idx"
-    table = osmium.index.create_map(f"sparse_file_array,{idx}")
-    handler = osmium.NodeLocationsForWays(table)
-    handler.ignore_errors()
-    osmium.apply(osmium.io.Reader(source, osmium.osm.NODE), handler)
-    n = table.used_memory() // _NODE_RECORD.itemsize
-    del handler, table
-    inside = _ids_inside(idx, n, clip_geom)
-    idx.unlink(missing_ok=True)
-    tracker = osmium.IdTracker()
-    add = tracker.add_node
-    for nid in inside.tolist():  # the district's nodes only
-        add(nid)
-    tracker.complete_forward_references(source, relation_depth=0)
-    tracker.complete_backward_references(source, relation_depth=0)
-    writer = osmium.WriteHandler(str(out))
-    osmium.apply(osmium.io.Reader(source), tracker.id_filter(), writer)
-    writer.close()
-    return {
-        "file_nodes": int(n),
-        "nodes_inside": int(len(inside)),
-        "cut_nodes": len(tracker.node_ids()),
-        "cut_ways": len(tracker.way_ids()),
-        "cut_relations": len(tracker.relation_ids()),
-    }
-
-
-def _ids_inside(idx: Path, n: int, clip_geom: BaseGeometry) -> np.ndarray:
-    """Positive ids of the index records inside ``clip_geom`` (bbox first, in chunks)."""
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    minx, miny, maxx, maxy = clip_geom.bounds
-    lo_x, hi_x = math.floor(minx * 1e7), math.ceil(maxx * 1e7)
-    lo_y, hi_y = math.floor(miny * 1e7), math.ceil(maxy * 1e7)
-    rec = np.memmap(idx, dtype=_NODE_RECORD, mode="r", shape=(n,))
-    found = []
-    for start in range(0, n, _CLIP_CHUNK):
-        part = rec[start : start + _CLIP_CHUNK]
-        x, y = part["x"], part["y"]
-        sel = np.flatnonzero((x >= lo_x) & (x <= hi_x) & (y >= lo_y) & (y <= hi_y))
-        if len(sel):
-            keep = shapely.contains_xy(clip_geom, x[sel] / 1e7, y[sel] / 1e7)
-            found.append(part["id"][sel[keep]].astype(np.int64))
-    del rec
-    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
