@@ -13,6 +13,7 @@ folium and branca are imported inside the functions that need them (as geopandas
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,6 +41,8 @@ __all__ = [
     "BAND_LABELS",
     "BAND_LIMITS",
     "CATEGORY_COLOURS",
+    "PALETTE_ORDER",
+    "category_colour",
     "category_meta",
     "COMPLETENESS_COLOURS",
     "COMPLETENESS_LABELS",
@@ -88,18 +91,55 @@ COMPLETENESS_LABELS = (
 )
 COMPLETENESS_COLOURS = ("#1a9641", "#a6d96a", "#ffffbf", "#fdae61", "#d7191c", "#bdbdbd")
 
+#: One colour per category of the shipped catalogue, in its order (:data:`PALETTE_ORDER`),
+#: the same in HTML, PNG and QGIS styles. Picked by greedy max-min CIE dE*ab from an sRGB
+#: grid: every pair differs by dE >= 14 for normal vision and under simulated deuteranopia,
+#: protanopia and tritanopia (Machado et al. 2009), and every colour by dE >= 14 from the
+#: street bands, "unreachable", white and the area outlines (``tests/maps/test_palette.py``).
 CATEGORY_COLOURS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#7f7f7f",
+    "#b631fc",
+    "#fa61f3",
+    "#e7d420",
+    "#90609c",
+    "#70e9a0",
+    "#1c35b7",
+    "#8f0f1b",
+    "#ce96cd",
+    "#ee7802",
+    "#69306e",
+    "#851e39",
+    "#5078c6",
+    "#e68676",
+    "#f9bff8",
+    "#2ba8fa",
+    "#b72765",
 )
+#: the shipped catalogue's category ids, which take CATEGORY_COLOURS in this order
+PALETTE_ORDER = (
+    "kindergarten",
+    "primary_school",
+    "middle_school",
+    "health_centre",
+    "clinic",
+    "elderly_care",
+    "elderly_canteen",
+    "fresh_market",
+    "bus_stop",
+    "sports",
+    "park",
+    "culture",
+    "community_service",
+    "rail_station",
+    "hospital",
+)
+
+
+def category_colour(category_id: str) -> str:
+    """The category's colour: fixed for the shipped categories, stable for any other id."""
+    if category_id in PALETTE_ORDER:
+        return CATEGORY_COLOURS[PALETTE_ORDER.index(category_id)]
+    return CATEGORY_COLOURS[zlib.crc32(category_id.encode("utf-8")) % len(CATEGORY_COLOURS)]
+
 
 CONFIDENCE_LABELS = {
     "draft": "草案 draft",

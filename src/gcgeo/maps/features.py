@@ -20,11 +20,11 @@ from .._errors import InputError
 from ..escape import css_colour, html_text
 from ..isochrones import check_frame
 from .base import (
-    CATEGORY_COLOURS,
     CONFIDENCE_LABELS,
     UNCERTAIN,
     TileName,
     add_osm_attribution,
+    category_colour,
     category_meta,
     feature_collection,
     feature_group,
@@ -85,8 +85,8 @@ def facilities_layer(
     fid = facilities["facility_id"] if "facility_id" in facilities.columns else None
     src = facilities["source"] if "source" in facilities.columns else None
     items = []
-    for k, cat in enumerate(cats):
-        colour = CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)]
+    for cat in cats:
+        colour = category_colour(cat.id)
         label = f"{cat.name_zh} {cat.name_en}"
         sel = np.flatnonzero(cat_values == cat.id)
         items.append(("circle", colour, f"{label} ({len(sel)})"))

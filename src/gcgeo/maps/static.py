@@ -23,9 +23,9 @@ from ..isochrones import check_frame
 from .base import (
     BAND_COLOURS,
     BAND_LABELS,
-    CATEGORY_COLOURS,
     OSM_ATTRIBUTION,
     UNCERTAIN,
+    category_colour,
     category_meta,
     minute_band,
     numeric_column,
@@ -215,9 +215,9 @@ def static_map(
         )
         if categories is None:
             categories = sorted(set(values) - {"nan", "None"})
-        for k, cat in enumerate(category_meta(c) for c in categories):
+        for cat in (category_meta(c) for c in categories):
             xy = shapely.get_coordinates(f.geometry.values[values == cat.id])
-            colour = CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)]
+            colour = category_colour(cat.id)
             ax.scatter(
                 xy[:, 0], xy[:, 1], s=26, c=colour, edgecolors="white", linewidths=0.7, zorder=5
             )
