@@ -274,3 +274,29 @@ def test_points_and_candidates_read_xlsx(town: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     picks = pd.read_csv(tmp_path / "s" / "suggestions.csv", encoding="utf-8-sig")
     assert len(picks) == 1
+
+
+def test_people_tables_are_rounded_machine_tables_exact(tmp_path) -> None:
+    """Metres to 1 m, shares to 0.1 %, minutes to 0.1, degrees to 1e-7; exact keeps all."""
+    import pandas as pd
+
+    from gcgeo._io import write_csv
+
+    df = pd.DataFrame(
+        {
+            "category": ["park"],
+            "median_dist_m": [628.8653797226248],
+            "share": [0.07712345],
+            "share_park": [0.9999],
+            "minutes": [7.8666],
+            "lon": [117.81234567891],
+            "origins": [1648],
+            "ratio": [1.23456],
+        }
+    )
+    write_csv(df, tmp_path / "people.csv")
+    write_csv(df, tmp_path / "machine.csv", exact=True)
+    people = (tmp_path / "people.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    assert people == "park,629.0,0.077,1.0,7.9,117.8123457,1648,1.23"
+    machine = pd.read_csv(tmp_path / "machine.csv", encoding="utf-8-sig")
+    assert machine["median_dist_m"].iloc[0] == 628.8653797226248

@@ -50,6 +50,8 @@ __all__ = [
     "safe_filename",
     "spreadsheet_safe",
     "write_csv",
+    "rounded_for_people",
+    "PEOPLE_DECIMALS",
     "write_gpkg",
 ]
 
@@ -368,13 +370,49 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+#: decimals kept in a table people read: metres to 1 m, shares (fractions) to 0.1 %,
+#: minutes to 0.1 min, WGS-84 degrees to 1e-7 (about 1 cm), anything else to 0.01
+#: (see :func:`rounded_for_people`)
+PEOPLE_DECIMALS = {"metres": 0, "share": 3, "minutes": 1, "degrees": 7, "other": 2}
+_COORDINATE_NAMES = {"lon", "lat", "lng", "longitude", "latitude", "x", "y"}
+
+
+def rounded_for_people(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its float columns rounded as :data:`PEOPLE_DECIMALS` says, by column name.
+
+    ``…_m``/``dist…`` columns are metres, ``share…``/``…completeness`` fractions,
+    ``…_min``/``minutes…`` minutes, ``lon``/``lat``/``x``/``y`` coordinates. Integer and
+    text columns are unchanged.
+    """
+    import pandas as pd
+
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        name = str(col).lower()
+        if name in _COORDINATE_NAMES or name.endswith(("_lon", "_lat")):
+            kind = "degrees"
+        elif name.endswith("_m") or name.startswith("dist") or "_dist_" in name:
+            kind = "metres"
+        elif "share" in name or "completeness" in name:
+            kind = "share"
+        elif name.endswith("_min") or "minutes" in name:
+            kind = "minutes"
+        else:
+            kind = "other"
+        out[col] = out[col].round(PEOPLE_DECIMALS[kind])
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, exact: bool = False) -> None:
     """Write a CSV atomically, UTF-8 with BOM so Excel shows Chinese correctly, with text
-    cells made spreadsheet-safe (:func:`spreadsheet_safe`)."""
+    cells made spreadsheet-safe (:func:`spreadsheet_safe`) and numbers rounded for people
+    (:func:`rounded_for_people`) unless ``exact`` (a machine table)."""
     import io
 
     buf = io.StringIO()
-    spreadsheet_safe(df).to_csv(buf, index=False)
+    spreadsheet_safe(df if exact else rounded_for_people(df)).to_csv(buf, index=False)
     atomic_write_text(path, buf.getvalue(), encoding="utf-8-sig")
 
 
