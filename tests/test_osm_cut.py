@@ -70,8 +70,11 @@ def ids_in(path: Path) -> dict[str, set[int]]:
         (0.0, 0.0, 0.1, 0.1),  # nothing
     ],
 )
-def test_same_objects_as_libosmium_id_tracker(box, tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("prefilter", [False, True])
+def test_same_objects_as_the_definition(box, prefilter, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(osm_cut, "CHUNK_BYTES", 1 << 16)  # many chunks on a small file
+    if prefilter:  # the low-bits table of the membership test, used on large files only
+        monkeypatch.setattr(osm_cut, "_PREFILTER_MIN", 0)
     area = shapely.box(*box)
     stats = cut_extract(str(HELSINKI), area, tmp_path / "cut.opl")
     got, want = ids_in(tmp_path / "cut.opl"), reference_cut(str(HELSINKI), area)
@@ -191,3 +194,23 @@ def test_memory_does_not_follow_the_id_range(tmp_path: Path) -> None:
     touched = inside[0::2] | inside[1::2]  # way j joins nodes 2j and 2j+1
     assert stats["cut_ways"] == touched.sum()
     assert stats["cut_nodes"] == 2 * touched.sum()
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("n1 T x1 y1\nn2 Ta=b x1 y1\nw3 T Nn1,n2\nw4 T Nn1\nr5 T Mw3@\nr6 T Mn1@\n", (25, 46)),
+        ("n1 T x1 y1\n", (11, 11)),
+        ("w3 T Nn1\n", (0, 9)),
+        ("r5 T Mw3@\n", (0, 0)),
+        ("n1 T x1 y1\nr5 T Mw3@\n", (11, 11)),
+    ],
+)
+def test_sections_found_whatever_the_chunk_size(text, want, tmp_path: Path, monkeypatch) -> None:
+    """Where the way and relation lines start (offsets counted by hand), for every chunk size
+    from one byte to more than the file, so section borders fall on every chunk border."""
+    path = tmp_path / "s.opl"
+    path.write_text(text)
+    for size in range(1, len(text) + 2):
+        monkeypatch.setattr(osm_cut, "CHUNK_BYTES", size)
+        assert osm_cut.sections(path) == want
