@@ -123,3 +123,26 @@ def test_cli_boundary_clips_the_study(boundary: gpd.GeoDataFrame, tmp_path: Path
     unclipped = open_study_from_args(args)
     assert unclipped.meta["osm"]["clip"] is None
     assert study.network.n_nodes < unclipped.network.n_nodes
+
+
+def test_full_temporary_folder_is_one_sentence(boundary: gpd.GeoDataFrame, monkeypatch) -> None:
+    """The cut's text lands in the temporary folder: when it is full, say so and how to fix."""
+    import errno
+
+    import gcgeo.osm as osm
+    from gcgeo._errors import OutputError
+
+    def full(*args, **kwargs):
+        raise RuntimeError("Write failed: No space left on device")
+
+    monkeypatch.setattr(osm, "cut_extract", full)
+    with pytest.raises(OutputError, match="TMPDIR") as info:
+        read_osm(HELSINKI, clip=clip_polygon(boundary, 200.0))
+    assert "temporary folder" in str(info.value)
+
+    def full_numpy(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(osm, "cut_extract", full_numpy)
+    with pytest.raises(OutputError, match="TMPDIR"):
+        read_osm(HELSINKI, clip=clip_polygon(boundary, 200.0))

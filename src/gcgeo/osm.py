@@ -55,7 +55,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ._errors import OSMFileError
+from ._errors import OSMFileError, OutputError
 from .osm_checks import (
     MAX_SEGMENT_M,
     cut_at_gaps,
@@ -270,10 +270,22 @@ def _read_cut(
         out = Path(tmp) / "cut.opl"
         try:
             stats = cut_extract(str(p), clip_geom, out)
-        except (CutUnsupported, RuntimeError, osmium.InvalidLocationError):
+        except OSError as exc:  # numpy's side of the cut: the temporary folder is full
+            raise _temp_space_error(p, tmp, exc) from exc
+        except (CutUnsupported, RuntimeError, osmium.InvalidLocationError) as exc:
+            if "No space left" in str(exc):  # libosmium writing the cut's text
+                raise _temp_space_error(p, tmp, exc) from exc
             return None, {}  # read whole: that path names what is wrong with the file
         data = _read(out, str(p), keys, areas, positive_only=True)
     return data, stats if data is not None else {}
+
+
+def _temp_space_error(p: Path, tmp: str, exc: BaseException) -> OutputError:
+    return OutputError(
+        f"Cutting {str(p)!r} to the study area needs about 4 times the file's size in the "
+        f"temporary folder {str(Path(tmp).parent)!r}, which ran out ({exc}); free space there "
+        "or set TMPDIR to a folder with room."
+    )
 
 
 def _read(
