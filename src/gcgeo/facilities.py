@@ -127,7 +127,14 @@ def facilities_from_csv(
         Missing columns, non-numeric or out-of-range coordinates, unknown category.
     """
     df = as_points(
-        read_table_gdf(path, what="Facilities", crs=crs, lon_col=lon_col, lat_col=lat_col)
+        read_table_gdf(
+            path,
+            what="Facilities",
+            crs=crs,
+            lon_col=lon_col,
+            lat_col=lat_col,
+            col_options=("--facilities-lon-col", "--facilities-lat-col"),
+        )
     )
     for col in ("name", "category"):
         if col not in df.columns:

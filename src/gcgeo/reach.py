@@ -86,16 +86,16 @@ def reach_points(
         {
             "id": points["id"].to_numpy(),
             "category": category.id,
-            "distance_m": np.where(found, np.round(res.distance, 2), np.nan),
-            "walk_min": np.where(found, np.round(res.distance / speed_mps / 60, 2), np.nan),
+            "distance_m": np.where(found, res.distance, np.nan),
+            "walk_min": np.where(found, res.distance / speed_mps / 60, np.nan),
             "facility_id": np.where(
                 found, fac["facility_id"].to_numpy(object)[src] if len(fac) else None, None
             ),
             "facility_name": np.where(
                 found, fac["name"].to_numpy(object)[src] if len(fac) else None, None
             ),
-            "snap_origin_m": np.where(psnap.ok, np.round(psnap.leg, 2), np.nan),
-            "snap_facility_m": np.round(res.source_leg, 2),
+            "snap_origin_m": np.where(psnap.ok, psnap.leg, np.nan),
+            "snap_facility_m": res.source_leg,
             "reachable": found,
             "threshold_m": category.max_distance_m,
             "within_threshold": found & (res.distance <= category.max_distance_m),

@@ -84,6 +84,8 @@ def open_study(
     cache: str | os.PathLike | bool | None = None,
     include_trunk: bool = True,
     clip_buffer: float = 0.0,
+    csv_lon_col: str | None = None,
+    csv_lat_col: str | None = None,
 ) -> Study:
     """Read an OSM file into a walk network and categorised facilities.
 
@@ -95,8 +97,11 @@ def open_study(
         Default: the shipped catalogue.
     facilities_csv : path-like, optional
         A planner's CSV (``name, category, lon, lat``) added to the OSM facilities.
-    csv_crs : {"wgs84", "gcj02", "bd09"}
-        Coordinates of that CSV (Amap POIs are gcj02).
+    csv_crs : {"wgs84", "gcj02", "bd09"} or an EPSG code
+        Coordinates of that table (Amap POIs are gcj02).
+    csv_lon_col, csv_lat_col : str, optional
+        Its coordinate columns when they are not a usual name (see
+        :func:`gcgeo.tables.read_table`).
     osm_facilities : bool
         Take facilities from the OSM file too.
     include_private, crs, clip
@@ -125,7 +130,11 @@ def open_study(
 
     t0 = time.perf_counter()
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
-    extra = facilities_from_csv(facilities_csv, cat, csv_crs) if facilities_csv else None
+    extra = (
+        facilities_from_csv(facilities_csv, cat, csv_crs, lon_col=csv_lon_col, lat_col=csv_lat_col)
+        if facilities_csv
+        else None
+    )
     root = _cache.resolve_cache_dir(cache)
     area = None if clip is None else clip_polygon(clip, clip_buffer)
     entry = None

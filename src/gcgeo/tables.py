@@ -265,11 +265,15 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _coordinate_columns(
-    df: pd.DataFrame, where: str, lon_col: str | None, lat_col: str | None
+    df: pd.DataFrame,
+    where: str,
+    lon_col: str | None,
+    lat_col: str | None,
+    options: tuple[str, str] = ("--lon-col", "--lat-col"),
 ) -> tuple[str, str]:
     cols = [str(c) for c in df.columns]
     found = ", ".join(cols)
-    for given, opt in ((lon_col, "--lon-col"), (lat_col, "--lat-col")):
+    for given, opt in ((lon_col, options[0]), (lat_col, options[1])):
         if given is not None and given not in cols:
             raise InputError(
                 f"{where} has no column {given!r} (found: {found}); check {opt} (the header "
@@ -286,7 +290,7 @@ def _coordinate_columns(
         raise InputError(
             f"{where} has no {' or '.join(missing)} column (found: {found}); name the columns "
             "lon/lng/longitude/经度/x and lat/latitude/纬度/y, or one Amap location column "
-            '"lon,lat", or give --lon-col and --lat-col.'
+            f'"lon,lat", or give {options[0]} and {options[1]}.'
         )
     return str(lon), str(lat)
 
@@ -416,6 +420,7 @@ def read_table(
     lat_col: str | None = None,
     crs: Any = "wgs84",
     id_col: str | None = None,
+    col_options: tuple[str, str] = ("--lon-col", "--lat-col"),
 ) -> gpd.GeoDataFrame:
     """Read a planner's table of places into an EPSG:4326 GeoDataFrame.
 
@@ -436,6 +441,8 @@ def read_table(
         code such as ``EPSG:4548`` (projected metres allowed).
     id_col : str, optional
         A column holding each place's id: read as text and named ``id``.
+    col_options : (str, str)
+        The command-line options that set ``lon_col``/``lat_col``, named in messages.
 
     Returns
     -------
@@ -460,7 +467,7 @@ def read_table(
     else:
         df = read_frame(p, what=what, text_col=id_col)
         unit = "row" if suffix in XLSX_SUFFIXES else "line"
-        lon, lat = _coordinate_columns(df, where, lon_col, lat_col)
+        lon, lat = _coordinate_columns(df, where, lon_col, lat_col, col_options)
         x, y = _numbers(df, lon, lat, where, unit)
         x, y = _to_wgs84(x, y, declared, where, unit)
         out = gpd.GeoDataFrame(

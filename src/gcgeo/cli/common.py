@@ -179,6 +179,8 @@ def open_study_from_args(
         catalogue=catalogue,
         facilities_csv=study.facilities_csv,
         csv_crs=study.facilities_crs.lower(),
+        csv_lon_col=study.facilities_lon_col,
+        csv_lat_col=study.facilities_lat_col,
         osm_facilities=not study.no_osm_facilities,
         include_private=not study.no_private,
         crs=study.metric_crs,

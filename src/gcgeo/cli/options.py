@@ -4,7 +4,7 @@ Who uses what:
 
 | option | commands |
 |---|---|
-| ``study_options`` (--osm, --catalogue, --facilities, --facilities-crs, --no-osm-facilities, --no-private, --no-trunk, --crs, --max-snap, --speed, --max-distance, --cache, --no-cache, --json, --overwrite) | reach, coverage, map, isochrone, scenario, deadends, suggest, report |
+| ``study_options`` (--osm, --catalogue, --facilities, --facilities-crs, --facilities-lon-col, --facilities-lat-col, --no-osm-facilities, --no-private, --no-trunk, --crs, --max-snap, --speed, --max-distance, --cache, --no-cache, --json, --overwrite) | reach, coverage, map, isochrone, scenario, deadends, suggest, report |
 | ``origin_options`` (--boundary, --cell, --origin-rule, --origins, --population, --origins-crs, --lon-col, --lat-col, --out) | coverage, scenario, deadends, suggest, report |
 | ``layers_option`` (--layers) | coverage, map, report, layers list/plot |
 | ``tiles_option``, ``tianditu_key_option``, ``offline_option`` | map, isochrone |
@@ -152,6 +152,8 @@ class StudyArgs:
     cache_dir: str | None
     no_cache: bool
     no_trunk: bool = False
+    facilities_lon_col: str | None = None
+    facilities_lat_col: str | None = None
 
     @property
     def cache(self) -> str | bool:
@@ -240,7 +242,8 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "facilities_csv",
             type=click.Path(dir_okay=False, path_type=str),
             default=None,
-            help="Extra facilities CSV with name, category, lon, lat.",
+            help="Extra facilities (CSV, XLSX or a vector file) with name, category and "
+            "coordinates.",
         ),
         click.option(
             "--facilities-crs",
@@ -248,6 +251,17 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default="wgs84",
             show_default=True,
             help="Coordinates of --facilities (Amap: gcj02, Baidu: bd09, or an EPSG code).",
+        ),
+        click.option(
+            "--facilities-lon-col",
+            default=None,
+            help="Longitude/x column of --facilities (default: lon, lng, longitude, 经度, x "
+            "or an Amap location column).",
+        ),
+        click.option(
+            "--facilities-lat-col",
+            default=None,
+            help="Latitude/y column of --facilities (default: lat, latitude, 纬度, y).",
         ),
         click.option(
             "--no-osm-facilities",

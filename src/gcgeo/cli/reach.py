@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .._io import write_csv
+from .._io import rounded_for_people, write_csv
 from ..catalogue import load_catalogue
 from ..facilities import read_points_csv
 from .common import check_outputs, echo_json, handle_errors, open_study_from_args
@@ -83,7 +83,7 @@ def reach(
     if as_json:
         echo_json(summary)
     elif not out:
-        click.echo(table.to_csv(index=False), nl=False)
+        click.echo(rounded_for_people(table).to_csv(index=False), nl=False)
     else:
         click.echo(
             f"{chosen.name_zh} {chosen.name_en}: {summary['reachable']}/{len(table)} points "
