@@ -82,11 +82,15 @@ def read_barriers(path: str | os.PathLike, clip: BaseGeometry | None = None) -> 
     p = check_path(path)
     rows: list[tuple[str, str, int]] = []
     geoms: list[BaseGeometry] = []
-    fp = osmium.FileProcessor(str(p), osmium.osm.WAY | osmium.osm.NODE).with_locations()
+    wanted = [(k, v) for k, vals in BARRIER_TAGS.items() for v in sorted(vals)]
+    fp = (  # libosmium keeps only barrier ways (with locations): Python sees no other object
+        osmium.FileProcessor(str(p), osmium.osm.WAY | osmium.osm.NODE)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.TagFilter(*wanted))
+    )
     try:
         for obj in fp:
-            if not obj.is_way():
-                continue
             tags = obj.tags
             hit = next(
                 ((k, tags.get(k)) for k, vals in BARRIER_TAGS.items() if tags.get(k) in vals),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 import geopandas as gpd
+import shapely
 
 from .. import settings
 from .._io import atomic_write_text, output_set, write_csv
@@ -96,7 +97,10 @@ def deadends(
         origins = make_origins(origin_args, net, boundary, layer, study_args.max_snap)
         step("finding dead ends and barriers")
         dead = find_dead_ends(net, edge_margin, boundary)
-        barriers = read_barriers(study_args.osm_path)
+        # links join network nodes, so only barriers across the network's hull matter
+        lonlat = net.nodes[["lon", "lat"]].to_numpy(dtype=float)
+        hull = shapely.convex_hull(shapely.multipoints(lonlat)).buffer(1e-4)  # about 10 m
+        barriers = read_barriers(study_args.osm_path, clip=hull)
         step("proposing links")
         links = propose_links(net, dead, max_link, barriers, detour_ratio)
         step(f"ranking {len(links)} links over {len(categories)} categories")
