@@ -108,11 +108,13 @@ def _demo_map(ctx: DemoContext) -> dict[str, Path]:
     fig = maps.static_map(
         edges=edges,
         column="walk_min",
-        areas=zones,
+        area_layers={"zones": zones, "renewal_areas": renewal},
         facilities=ctx.study.facilities[ctx.study.facilities["category"] == cat.id],
         categories=[cat],
-        title=f"{cat.name_zh} 步行时间 {cat.name_en} walking time\n示例 {ctx.label}",
-        figsize=(11.0, 8.0),
+        title=f"钢城区 {cat.name_zh} 步行时间 {cat.name_en} walking time"
+        f" (≤ {cat.max_distance_m:g} m)",
+        page="A4-landscape",
+        notes=[f"示例 Demo · {ctx.label}", maps.draft_note(zones, renewal)],
     )
     png_path = ctx.out_dir / DEMO_HOOK_FILES["map_png"]
     with atomic_path(png_path, suffix=".png") as tmp:

@@ -130,3 +130,52 @@ def test_static_map_keeps_every_text_inside_the_page(edges, facilities) -> None:
 
 def a_visible(artist) -> bool:
     return artist.get_visible() and bool(str(artist.get_text()).strip())
+
+
+LONG_CAT = {
+    "id": "kindergarten",
+    "name_zh": "老年人日间照料中心/幸福食堂/社区卫生服务站（规划）",
+    "name_en": "Elderly day care / community canteen / community health station (planned)",
+    "max_distance_m": 300,
+}
+
+
+@pytest.mark.parametrize("page", ["A4-portrait", "A4-landscape", "A3-landscape"])
+def test_print_page_keeps_every_text_inside(page, edges, facilities, areas) -> None:
+    """A print page is exactly the paper size at 300 dpi, and no text leaves it, even for
+    the longest category name, a long title and long footer notes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = maps.static_map(
+        edges=edges,
+        column="walk_min",
+        facilities=facilities,
+        categories=[LONG_CAT, "clinic"],
+        area_layers={"zones": areas, "renewal_areas": areas},
+        title="钢城区 " + LONG_CAT["name_zh"] + " " + LONG_CAT["name_en"] + " 步行时间 ≤ 300 m",
+        page=page,
+        notes=["合成演示数据 synthetic demo network — not real streets; " * 3,
+               "草案 draft: zone boundaries are estimates, not official"],
+    )  # fmt: skip
+    mm = maps.PAGES[page]
+    w, h = fig.get_size_inches()
+    assert (round(w * 25.4, 1), round(h * 25.4, 1)) == mm and fig.dpi == 300
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    bounds = fig.bbox
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_text")) if a_visible(t)]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("五区" in t for t in legend) and any("更新片区" in t for t in legend)
+    assert any("synthetic" in t.get_text() for t in fig.texts)
+    for t in texts:
+        if t.get_clip_on() and t.axes is not None and t in t.axes.texts:
+            continue  # area labels are clipped to the map frame on purpose
+        box = t.get_window_extent(renderer)
+        assert box.x0 >= bounds.x0 - 1 and box.x1 <= bounds.x1 + 1, t.get_text()[:40]
+        assert box.y0 >= bounds.y0 - 1 and box.y1 <= bounds.y1 + 1, t.get_text()[:40]
+
+
+def test_unknown_page_is_refused(edges) -> None:
+    with pytest.raises(InputError, match="A4-landscape"):
+        maps.static_map(edges=edges, page="letter")

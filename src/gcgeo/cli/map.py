@@ -42,7 +42,17 @@ __all__ = ["map_command"]
 @tiles_option
 @tianditu_key_option
 @click.option(
-    "--png", is_flag=True, default=False, help="Also write a static PNG beside --out (.png)."
+    "--png",
+    is_flag=True,
+    default=False,
+    help="Also write a print map (PNG, 300 dpi) beside --out (.png).",
+)
+@click.option(
+    "--page",
+    type=click.Choice(list(maps.PAGES)),
+    default="A4-landscape",
+    show_default=True,
+    help="Paper of the --png print map.",
 )
 @layers_option
 @click.option(
@@ -63,6 +73,7 @@ def map_command(
     tiles: str | None,
     tianditu_key: str | None,
     png: bool,
+    page: str,
     layers_dir: str | None,
     no_areas: bool,
     out: str,
@@ -123,18 +134,24 @@ def map_command(
             offline=offline,
             notes=notes,
         )
-        page = maps.to_html(m)
+        html = maps.to_html(m)
         fig = None
         if png is not None:
             step("drawing the PNG")
+            limit = (
+                f" (≤ {category.max_distance_m:g} m)" if category.max_distance_m is not None else ""
+            )
             fig = maps.static_map(
                 edges=edges,
                 column="walk_min",
                 facilities=fac if len(fac) else None,
                 categories=[meta],
-                title=f"{category.name_zh} {category.name_en} 步行时间 walking time",
+                area_layers={k: v for k, v in areas.items() if k != "wings"},
+                title=f"{category.name_zh} {category.name_en} 步行时间 walking time{limit}",
+                page=page,
+                notes=[*notes[:1], maps.draft_note(*areas.values())],
             )
-    atomic_write_text(out, page)
+    atomic_write_text(out, html)
     if fig is not None and png is not None:
         with atomic_path(png, suffix=".png") as tmp:
             fig.savefig(tmp, format="png")
@@ -147,7 +164,7 @@ def map_command(
             label: round(float(km[band == b].sum()), 3) for b, label in enumerate(maps.BAND_LABELS)
         },
         "html": str(out),
-        "html_bytes": len(page.encode("utf-8")),
+        "html_bytes": len(html.encode("utf-8")),
         "png": str(png) if png else None,
         "offline": offline,
         "areas": {k: len(v) for k, v in areas.items()},

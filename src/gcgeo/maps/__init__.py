@@ -35,6 +35,8 @@ from .base import (
     BAND_LABELS,
     OSM_ATTRIBUTION,
     TILES,
+    category_colour,
+    draft_note,
     minute_band,
     new_map,
     page_title,
@@ -51,7 +53,7 @@ from .layers import (
     origins_by_distance,
     streets_by_minutes,
 )
-from .static import cjk_font, static_map
+from .static import PAGES, PRINT_DPI, cjk_font, static_map
 
 __all__ = [
     "AREA_STYLE",
@@ -78,6 +80,10 @@ __all__ = [
     "reached_streets",
     "scenario_delta_map",
     "static_map",
+    "category_colour",
+    "draft_note",
+    "PAGES",
+    "PRINT_DPI",
     "streets_by_minutes",
     "title_box",
     "to_fragment",

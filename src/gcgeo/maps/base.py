@@ -13,6 +13,7 @@ folium and branca are imported inside the functions that need them (as geopandas
 from __future__ import annotations
 
 import re
+import textwrap
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ __all__ = [
     "CATEGORY_COLOURS",
     "PALETTE_ORDER",
     "category_colour",
+    "draft_note",
     "category_meta",
     "COMPLETENESS_COLOURS",
     "COMPLETENESS_LABELS",
@@ -149,6 +151,29 @@ CONFIDENCE_LABELS = {
     "verified": "已核实 verified",
 }
 UNCERTAIN = {"draft", "estimate", "estimated"}
+
+
+def draft_note(*frames: Any) -> str:
+    """A footer line when any area of ``frames`` is a draft or an estimate ('' otherwise).
+
+    Names the frames' ``source`` values, so a printed map never passes an estimate off as
+    an official boundary.
+    """
+    conf: list[str] = []
+    sources: list[str] = []
+    for f in frames:
+        if f is None or not len(f):
+            continue
+        if "confidence" in f.columns:
+            conf += [str(c).strip().lower() for c in f["confidence"].dropna()]
+        if "source" in f.columns:
+            sources += [str(x) for x in f["source"].dropna().unique()]
+    if not UNCERTAIN.intersection(conf):
+        return ""
+    short = [textwrap.shorten(x.split(";")[0].split("(")[0], 60, placeholder="…") for x in sources]
+    named = "; ".join(dict.fromkeys(short[:3])) or "unknown"
+    return f"区界为草案/估计，非官方 Area boundaries are drafts or estimates, not official (source: {named})"
+
 
 MAJOR_HIGHWAYS = {
     "motorway",

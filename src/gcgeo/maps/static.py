@@ -8,7 +8,7 @@ Chinese font. matplotlib is imported only inside these functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -34,7 +34,20 @@ from .base import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["cjk_font", "static_map"]
+__all__ = ["PAGES", "PRINT_DPI", "cjk_font", "static_map"]
+
+#: print pages static_map lays out: name -> (width, height) in millimetres
+PAGES = {
+    "A4-landscape": (297.0, 210.0),
+    "A4-portrait": (210.0, 297.0),
+    "A3-landscape": (420.0, 297.0),
+    "A3-portrait": (297.0, 420.0),
+}
+#: resolution of a print page
+PRINT_DPI = 300
+#: a print page's footer stays below this fraction of the page height (under the scale bar)
+_FOOTER_TOP = 0.085
+_MM_PER_INCH = 25.4
 
 _CJK_FILES = ("wqy-microhei", "wqy-zenhei", "notosanscjk", "notosanssc", "sourcehansans")
 
@@ -68,7 +81,10 @@ def static_map(
     title: str | None = None,
     crs: str | None = None,
     figsize: tuple[float, float] = (8.0, 8.0),
-    dpi: int = 150,
+    dpi: int | None = None,
+    page: str | None = None,
+    notes: Sequence[str] = (),
+    area_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
 ) -> Figure:
     """A static map for reports: streets, areas, facilities, isochrones, legend, scale bar.
 
@@ -95,9 +111,19 @@ def static_map(
     crs : str, optional
         Projected CRS to draw in.
     figsize : tuple of float
-        Figure size in inches.
-    dpi : int
-        Figure resolution.
+        Figure size in inches (grown to fit the legend and title; see ``page``).
+    dpi : int, optional
+        Figure resolution (default 150, or :data:`PRINT_DPI` with ``page``).
+    page : str, optional
+        A print page (:data:`PAGES`, e.g. ``"A4-landscape"``): the figure is exactly that
+        size, with a title block, the map, the legend in its own column, a scale bar in
+        metres, a north arrow and a footer with ``notes`` and the sources; legend and title
+        shrink and wrap until every text lies inside the page.
+    notes : sequence of str
+        Lines for the footer (draft / synthetic labels, what the colours mean).
+    area_layers : mapping of str to GeoDataFrame, optional
+        ``zones`` / ``wings`` / ``renewal_areas`` drawn as outlines in their
+        :data:`gcgeo.maps.compose.AREA_STYLE` colours, labelled, under the data.
 
     Returns
     -------
@@ -125,8 +151,16 @@ def static_map(
     font = cjk_font()
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
 
-    fig = Figure(figsize=figsize, dpi=dpi)
-    ax = fig.add_axes((0.03, 0.09, 0.66, 0.82 if title else 0.88))
+    if page is not None:
+        if page not in PAGES:
+            raise InputError(f"Unknown page {page!r}; use one of {', '.join(PAGES)}.")
+        figsize = (PAGES[page][0] / _MM_PER_INCH, PAGES[page][1] / _MM_PER_INCH)
+    fig = Figure(figsize=figsize, dpi=dpi or (PRINT_DPI if page else 150))
+    if page is None:
+        ax = fig.add_axes((0.03, 0.09, 0.66, 0.82 if title else 0.88))
+    else:  # title block on top, footer below, legend column right of the map
+        portrait = figsize[1] > figsize[0]
+        ax = fig.add_axes((0.04, 0.15, 0.62 if portrait else 0.66, 0.72))
     ax.set_aspect("equal")
     ax.set_axis_off()
     handles: list[Any] = []
@@ -206,6 +240,30 @@ def static_map(
                     color="#3f2a6b",
                     path_effects=halo,
                 )
+    if area_layers:
+        from .compose import AREA_STYLE
+
+        for key, frame in area_layers.items():
+            if frame is None or not len(frame):
+                continue
+            label, colour = AREA_STYLE.get(key, (key, "#5e3c99"))
+            fr = frame.to_crs(crs)
+            ax.add_collection(
+                LineCollection(
+                    _line_collection_segments(fr.geometry.boundary.values),
+                    colors=colour,
+                    linewidths=1.3,
+                    linestyles="dashed" if key == "renewal_areas" else "solid",
+                    zorder=3,
+                )
+            )
+            handles.append(Line2D([], [], color=colour, lw=1.6, label=label))
+            if "name_zh" in fr.columns:
+                for pt, zh in zip(fr.geometry.representative_point(), fr["name_zh"], strict=True):
+                    if isinstance(zh, str) and zh:
+                        ax.text(pt.x, pt.y, zh, ha="center", va="center", fontproperties=font,
+                                fontsize=8, color=colour, path_effects=halo, zorder=4,
+                                clip_on=True)  # fmt: skip
     if facilities is not None:
         f = facilities.to_crs(crs)
         values = (
@@ -226,8 +284,10 @@ def static_map(
                 Line2D([], [], marker="o", ls="", color=colour, mec="white", label=label)
             )
 
+    # the extent fits the data: streets, facilities, isochrones; areas only when alone
+    data = [x for x in (edges, facilities, isochrones) if x is not None and len(x)] or layers
     x0, y0, x1, y1 = gpd.GeoSeries(
-        [shapely.box(*lay.to_crs(crs).total_bounds) for lay in layers], crs=crs
+        [shapely.box(*lay.to_crs(crs).total_bounds) for lay in data], crs=crs
     ).total_bounds
     pad = 0.04 * max(x1 - x0, y1 - y0, 1.0)
     ax.set_xlim(x0 - pad, x1 + pad)
@@ -267,8 +327,9 @@ def static_map(
         arrowprops={"facecolor": "black", "width": 3, "headwidth": 10, "headlength": 10},
         annotation_clip=False,
     )
+    legend = None
     if handles:
-        ax.legend(
+        legend = ax.legend(
             handles=handles,
             loc="upper left",
             bbox_to_anchor=(1.02, 1.0),
@@ -276,7 +337,7 @@ def static_map(
             fontsize=8,
             framealpha=0.9,
         )
-        for text in ax.get_legend().get_texts():
+        for text in legend.get_texts():
             text.set_fontproperties(font)
             text.set_fontsize(8)
     if title:
@@ -285,8 +346,88 @@ def static_map(
     if edges is not None or facilities is not None:
         credits.append(OSM_ATTRIBUTION)
     credits.append(f"CRS {crs}")
-    fig.text(0.98, 0.005, " · ".join(credits), ha="right", va="bottom", fontsize=7, color="#555")
-    fit_to_content(fig)
+    footer = [n for n in notes if n] + [" · ".join(credits)]
+    if page is None:
+        fig.text(0.98, 0.005, "\n".join(footer), ha="right", va="bottom", fontsize=7,
+                 color="#555", fontproperties=font)  # fmt: skip
+        for text in fig.texts:
+            text.set_fontsize(7)
+        fit_to_content(fig)
+    else:
+        foot = fig.text(0.04, 0.015, "\n".join(footer), ha="left", va="bottom",
+                        fontproperties=font, color="#333")  # fmt: skip
+        foot.set_fontsize(8)
+        fit_to_page(fig, legend, foot, footer_top=_FOOTER_TOP)
+        for spine in ax.spines.values():  # a neat line around the map frame
+            spine.set_visible(True)
+            spine.set_linewidth(0.6)
+            spine.set_color("#444")
+        ax.set_axis_on()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_anchor("NW")  # the map hangs under the title; spare height goes below
+        for artist in ax.collections:  # streets and outlines end at the frame
+            artist.set_clip_on(True)
+            artist.set_clip_path(ax.patch)
+    return fig
+
+
+def fit_to_page(
+    fig: Any, legend: Any, footer: Any, footer_top: float = 1.0, min_size: float = 5.0
+) -> Any:
+    """Shrink and wrap the title, the legend and the footer until each lies inside ``fig``
+    (the footer below ``footer_top``, a fraction of the page height, clear of the map).
+
+    The page size never changes (unlike :func:`fit_to_content`): long category names are
+    wrapped onto several lines, then the font steps down to ``min_size`` points.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The same figure.
+    """
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    page = fig.bbox
+    title = getattr(fig, "_suptitle", None)  # matplotlib keeps the suptitle apart
+
+    def inside(artist: Any) -> bool:
+        box = artist.get_window_extent(fig.canvas.get_renderer())
+        top = page.y0 + (footer_top * page.height if artist is footer else page.height)
+        return bool(box.x0 >= page.x0 and box.x1 <= page.x1 and box.y0 >= page.y0 and box.y1 <= top)
+
+    originals: dict[int, str] = {}
+
+    def wrap_all(texts: Iterable[Any], width: int) -> None:
+        for t in texts:
+            original = originals.setdefault(id(t), t.get_text())
+            lines = [w for line in original.split("\n") for w in textwrap.wrap(line, width) or [""]]
+            t.set_text("\n".join(lines))
+
+    for artist, texts, size in (
+        (title, [title] if title is not None else [], 14.0),
+        (legend, legend.get_texts() if legend is not None else [], 8.0),
+        (footer, [footer], 8.0),
+    ):
+        if artist is None:
+            continue
+        fig.canvas.draw()
+        width = 60
+        while not inside(artist) and size >= min_size:
+            wrap_all(texts, width)
+            for t in texts:
+                t.set_fontsize(size)
+            fig.canvas.draw()
+            if inside(artist):
+                break
+            if width > 24:
+                width -= 8
+            else:
+                size -= 0.5
     return fig
 
 
