@@ -28,9 +28,9 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._errors import GcgeoError, InputError, OutputError, OutputExistsError
 
@@ -416,11 +416,28 @@ def write_csv(df: pd.DataFrame, path: str | Path, exact: bool = False) -> None:
     atomic_write_text(path, buf.getvalue(), encoding="utf-8-sig")
 
 
-def write_gpkg(gdf: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
-    """Write a GeoPackage atomically; a GDAL failure (disk full, read-only) is one sentence."""
+def write_gpkg(
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    layer: str,
+    styles: Sequence[Any] = (),
+    more_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> None:
+    """Write a GeoPackage atomically; a GDAL failure (disk full, read-only) is one sentence.
+
+    ``more_layers`` are written beside ``layer``; ``styles``
+    (:class:`gcgeo.qgis_style.LayerStyle`) go into its ``layer_styles`` table, so QGIS
+    opens the layers in gcgeo's colours.
+    """
     with atomic_path(path, suffix=".gpkg") as tmp:
         try:
             gdf.to_file(tmp, layer=layer, driver="GPKG")
+            for name, frame in (more_layers or {}).items():
+                frame.to_file(tmp, layer=name, driver="GPKG")
+            if styles:
+                from .qgis_style import write_styles
+
+                write_styles(tmp, styles)
         except (OSError, GcgeoError):
             raise
         except Exception as exc:  # GDAL/pyogrio errors are not OSErrors

@@ -204,6 +204,7 @@ def run_demo(
     from .catalogue import load_catalogue
     from .coverage import DEFAULT_CELL_M, compute_coverage, grid_origins
     from .demo import DEMO_LABEL, DEMO_SEED, write_demo_osm
+    from .qgis_style import coverage_styles
     from .study import open_study
 
     out = Path(out_dir)
@@ -223,7 +224,14 @@ def run_demo(
             origin_rule=result.meta["origin_rule"], data_note=DEMO_LABEL
         )
         write_csv(summary, staged["coverage"])
-        write_gpkg(result.origins.assign(data_note=DEMO_LABEL), staged["origins"], layer="origins")
+        cats = cat.select(None)
+        write_gpkg(
+            result.origins.assign(data_note=DEMO_LABEL),
+            staged["origins"],
+            layer="origins",
+            styles=coverage_styles(result.origins, cats),
+            more_layers={"facilities": study.facilities.assign(data_note=DEMO_LABEL)},
+        )
         written = {k: staged[k] for k in ("osm", "coverage", "origins")}
         ctx = DemoContext(stage, study, result, info, DEMO_LABEL)
         for hook in DEMO_HOOKS if hooks is None else hooks:

@@ -8,7 +8,9 @@ Columns: ``facility_id``, ``name``, ``category``, ``source`` and a Point.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -22,6 +24,7 @@ from .tables import as_points, read_frame
 from .tables import read_table as read_table_gdf
 
 __all__ = [
+    "facilities_in",
     "FACILITY_COLUMNS",
     "facilities_from_csv",
     "facilities_from_osm",
@@ -163,3 +166,9 @@ def facilities_from_csv(
         }
     )
     return gpd.GeoDataFrame(out, geometry=df.geometry.values, crs=settings.WGS84)
+
+
+def facilities_in(facilities: gpd.GeoDataFrame, categories: Iterable[Any]) -> gpd.GeoDataFrame:
+    """The rows of ``facilities`` whose ``category`` is the id of one of ``categories``."""
+    ids = [getattr(c, "id", c) for c in categories]
+    return facilities[facilities["category"].isin(ids)].reset_index(drop=True)

@@ -52,10 +52,13 @@ def coverage(
 
     Writes OUT/coverage.csv (one row per category), OUT/coverage_by_area.csv
     (per zone, wing and renewal area: covered share per category and mean
-    completeness), OUT/origins.gpkg (one distance column per category,
-    completeness, zone/wing/renewal area) and OUT/run.json.
+    completeness), OUT/origins.gpkg (layer ``origins``: one distance and minutes column per
+    category, completeness, zone/wing/renewal area; layer ``facilities``; QGIS styles in the
+    maps' colours that QGIS applies on open) and OUT/run.json.
     """
+    from ..facilities import facilities_in
     from ..layers import AREA_LAYERS, load_layer
+    from ..qgis_style import coverage_styles
     from ..walker import walker_categories
 
     cat = load_catalogue(study_args.catalogue_path)
@@ -78,7 +81,13 @@ def coverage(
         with output_set(out) as stage:
             write_csv(summary, stage / names[0])
             write_csv(by_area, stage / names[1])
-            write_gpkg(origins_out, stage / names[2], layer="origins")
+            write_gpkg(
+                origins_out,
+                stage / names[2],
+                layer="origins",
+                styles=coverage_styles(origins_out, chosen),
+                more_layers={"facilities": facilities_in(built.facilities, chosen)},
+            )
             atomic_write_text(
                 stage / names[3], json.dumps(run, ensure_ascii=False, indent=2, default=str)
             )
