@@ -174,12 +174,18 @@ def test_cli_demo_writes_labelled_outputs(tmp_path: Path) -> None:
     names = {p.relative_to(out).as_posix() for p in files}
     assert {*DEMO_FILES.values(), *DEMO_HOOK_FILES.values()} <= names
     reports = {n for n in names if n.startswith("reports/")}
-    assert reports == {"reports/index.html"} | {
-        f"reports/zone_{c}.html" for c in ("center", "east", "west", "south", "north")
-    } | {f"reports/renewal_{c}.html" for c in ("nanchengzipo", "beichengzipo", "songjiazhuang")}
+    areas = (
+        [f"zone_{c}" for c in ("center", "east", "west", "south", "north")]
+        + [f"wing_{c}" for c in ("old_town", "hsr_new_district", "southern_new_town")]
+        + [f"renewal_{c}" for c in ("nanchengzipo", "beichengzipo", "songjiazhuang")]
+    )
+    assert reports == {"reports/index.html", "reports/print.html"} | {
+        f"reports/{a}.html" for a in areas
+    } | {f"reports/maps/{a}.png" for a in areas}
     assert len(names) == len(DEMO_FILES) + len(DEMO_HOOK_FILES) - 1 + len(reports)
-    for p in files:  # every output says it is synthetic (the PNG in its title and metadata)
-        assert DEMO_LABEL.encode("utf-8") in p.read_bytes(), p.name
+    for p in files:  # every output says it is synthetic (the PNGs in their footer pixels)
+        if p.parent.name != "maps":
+            assert DEMO_LABEL.encode("utf-8") in p.read_bytes(), p.name
     for p in [out / "map.html", *out.glob("reports/*.html")]:
         text = p.read_text(encoding="utf-8")
         assert DEMO_LABEL in re.search(r"<title>(.*?)</title>", text, re.S).group(1), p.name

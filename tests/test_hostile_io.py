@@ -268,6 +268,12 @@ def _gcgeo(*args: str) -> list[str]:
     return [sys.executable, "-c", "from gcgeo.cli import main; main()", *args]
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file of an output set (sub-folders such as a report's maps/ included)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file()}  # fmt: skip
+
+
 @pytest.mark.parametrize("command", ["coverage", "report"])
 def test_sigkill_leaves_old_or_new_set(command: str, town: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -280,8 +286,7 @@ def test_sigkill_leaves_old_or_new_set(command: str, town: Path, tmp_path: Path)
     subprocess.run(_gcgeo(*old_args, "--out", str(out)), check=True, env=env, capture_output=True)
 
     def state() -> str:
-        files = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-        new = {p.name: p.read_bytes() for p in ref_new.iterdir()}
+        files, new = _files(out), _files(ref_new)
         if command == "coverage":
             same_new = files["coverage_by_area.csv"] == new["coverage_by_area.csv"]
         else:
@@ -289,7 +294,7 @@ def test_sigkill_leaves_old_or_new_set(command: str, town: Path, tmp_path: Path)
         assert set(files) == set(new), sorted(files)
         return "new" if same_new else "old"
 
-    old_files = {p.name: p.read_bytes() for p in out.iterdir()}
+    old_files = _files(out)
     seen = set()
     for delay in (0.0, 0.05, 0.2, 0.5, None):
         proc = subprocess.Popen(_gcgeo(*new_args, "--out", str(out), "--overwrite"), env=env,
@@ -308,7 +313,7 @@ def test_sigkill_leaves_old_or_new_set(command: str, town: Path, tmp_path: Path)
             proc.wait(timeout=30)
         s = state()
         if s == "old":
-            assert {p.name: p.read_bytes() for p in out.iterdir()} == old_files
+            assert _files(out) == old_files
         seen.add(s)
     assert "new" in seen  # the last run completes
     # a later run removes what the killed ones left

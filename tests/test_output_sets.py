@@ -46,19 +46,18 @@ def test_report_failing_midway_keeps_the_old_set(tmp_path: Path, monkeypatch) ->
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     before = _tree(out)
-    real = _io.atomic_write_text
+    real = _io.write_file
     calls = {"n": 0}
 
-    def failing(path, text, encoding="utf-8"):
+    def failing(path, content):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(28, "No space left on device", str(path))
-        return real(path, text, encoding)
+        return real(path, content)
 
-    monkeypatch.setattr(_io, "atomic_write_text", failing)
     import gcgeo.cli.report as cli_report
 
-    monkeypatch.setattr(cli_report, "atomic_write_text", failing)
+    monkeypatch.setattr(cli_report, "write_file", failing)
     r = CliRunner().invoke(main, [*args, "--overwrite"])
     assert r.exit_code == 2 and "disk is full" in r.output, r.output
     assert _tree(out) == before  # the complete old set, untouched

@@ -97,9 +97,25 @@ def test_report_zone_table_matches_hand_values(town: Path, origin_layer: Path, t
     east = (out / "zone_east.html").read_text(encoding="utf-8")
     assert "No origins lie inside this area" in east and "<table class='coverage'>" not in east
     index = (out / "index.html").read_text(encoding="utf-8")
-    pages = sorted(p.name for p in out.glob("*.html") if p.name != "index.html")
-    assert len(pages) == 8 and {"zone_center.html", "renewal_songjiazhuang.html"} <= set(pages)
-    assert sorted(re.findall(r"href='((?:zone|renewal)_[^']+)'", index)) == pages
+    # the district summary: whole study, then every zone and wing (hand values: all five
+    # origins lie in 中优 centre, so the district and the centre share 60 %, others none)
+    matrix = index.split("<h3>分类 × 分区覆盖率", 1)[1].split("</table>", 1)[0]
+    kg = re.search(r"<tr><td class='l'>幼儿园[^<]*</td>(.*?)</tr>", matrix).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", kg)
+    assert cells[:2] == [f"{KG_SHARE:.1%}", f"{KG_SHARE:.1%}"] and set(cells[2:5]) == {"—"}
+    assert "class='worst'" in kg  # the centre is also the lowest area with origins
+    worst = index.split("Worst-served areas", 1)[1].split("</ol>", 1)[0]
+    assert "zone_center.html" in worst and f"{MEAN_COMPLETENESS:.1%}" in worst
+    pages = sorted(p.name for p in out.glob("*.html") if p.name not in ("index.html", "print.html"))
+    assert len(pages) == 11  # 5 zones, 3 wings (一体两翼), 3 renewal areas
+    assert {"zone_center.html", "wing_old_town.html", "renewal_songjiazhuang.html"} <= set(pages)
+    assert sorted(set(re.findall(r"href='((?:zone|wing|renewal)_[^']+)'", index))) == pages
+    # every page has its print map, and print.html holds them all, one section per area
+    assert sorted(p.name for p in (out / "maps").glob("*.png")) == [
+        n.removesuffix(".html") + ".png" for n in pages
+    ]
+    printed = (out / "print.html").read_text(encoding="utf-8")
+    assert printed.count("<section class='area'>") == 11 and "@media print" in printed
 
 
 def test_area_table_library_hand_values(town: Path, origin_layer: Path) -> None:
@@ -130,7 +146,9 @@ def test_report_escapes_names_and_offline(tmp_path: Path) -> None:
     assert html.escape(EVIL) in page  # the facility is on the map, its name escaped
     for p in out.glob("*.html"):
         text = p.read_text(encoding="utf-8")
-        assert EVIL not in _unescape_js(text) and "<img" not in _unescape_js(text), p.name
+        assert EVIL not in _unescape_js(text), p.name
+        for tag in re.findall(r"<img\b[^>]*>", _unescape_js(text)):  # only the print maps
+            assert re.fullmatch(r"<img src='maps/[A-Za-z0-9_-]+\.png' alt='[^'<>]*'>", tag), tag
         # offline (the default): no scripts or stylesheets from the web
         assert not re.search(r"<script[^>]+src=['\"]?https?:", text), p.name
         assert not re.search(r"<link[^>]+href=['\"]?https?:", text), p.name
@@ -182,6 +200,9 @@ def test_synthetic_demo_osm_is_labelled(tmp_path: Path) -> None:
     data = json.loads(r.output)
     assert data["synthetic"] is True and data["offline"] is True
     for p in out.iterdir():
+        if p.is_dir():  # maps/: the print maps carry the label in their footer (pixels)
+            assert sorted(x.suffix for x in p.iterdir()) == [".png"] * 11
+            continue
         text = p.read_text(encoding="utf-8-sig")
         assert DEMO_LABEL in text, p.name
         if p.suffix == ".html":

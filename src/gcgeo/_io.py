@@ -50,6 +50,7 @@ __all__ = [
     "safe_filename",
     "spreadsheet_safe",
     "write_csv",
+    "write_file",
     "rounded_for_people",
     "PEOPLE_DECIMALS",
     "write_gpkg",
@@ -251,6 +252,17 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding=encoding)
+
+
+def write_file(path: str | os.PathLike, content: str | bytes) -> None:
+    """Write text (UTF-8) or bytes to ``path`` atomically, making its folder if needed
+    (for the files of an output set, e.g. a report's ``maps/`` images)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
 
 
 def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import settings
-from ._io import atomic_write_text, check_writable
+from ._io import atomic_write_text, check_writable, write_file
 
 __all__ = [
     "DEFAULT_DEMO_DIR",
@@ -147,8 +147,8 @@ def _demo_reports(ctx: DemoContext) -> dict[str, Path]:
     )
     folder = ctx.out_dir / Path(DEMO_HOOK_FILES["reports"]).parent
     written = {}
-    for name, text in pages.items():
-        atomic_write_text(folder / name, text)
+    for name, content in pages.items():
+        write_file(folder / name, content)
         written["reports" if name == "index.html" else f"report:{name}"] = folder / name
     return written
 

@@ -34,6 +34,7 @@ from .report_pages import (
     AreaReport,
     area_report_html,
     index_html,
+    print_html,
 )
 from .walker import walker_categories
 from .weights import median_columns, origin_weights, weighted_mean
@@ -47,6 +48,8 @@ __all__ = [
     "build_reports",
     "report_filename",
     "report_filenames",
+    "PRINT_FILE",
+    "REPORT_MAP_DPI",
 ]
 
 _MARGIN_M = 300.0
@@ -144,7 +147,7 @@ def report_filenames(
     """
     from .layers import load_layer
 
-    taken: set[str] = {"index.html"}
+    taken: set[str] = {"index.html", PRINT_FILE}
     return {
         (layer, str(code)): report_filename(prefix, str(code), taken)
         for layer, _, prefix in REPORT_LAYERS
@@ -204,6 +207,51 @@ def _area_map(
     return maps.to_fragment(m, height="560px")
 
 
+#: resolution of the reports' print maps (A4 landscape; sharp on paper, small in a page)
+REPORT_MAP_DPI = 150
+#: the document holding every report for printing (and ``--pdf``)
+PRINT_FILE = "print.html"
+
+
+def _area_print_map(
+    area: gpd.GeoDataFrame,
+    layer: str,
+    edges: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    map_category: Any,
+    label: str | None,
+    margin_m: float,
+    dpi: int,
+) -> bytes:
+    """The area's print map (PNG): streets by minutes to ``map_category``, its facilities,
+    the area outlined, legend beside the map, draft and synthetic notes in the footer."""
+    import io
+
+    crs = edges.crs
+    window = shapely.union_all(area.to_crs(crs).geometry.values).buffer(margin_m)
+    near = edges.iloc[np.sort(shapely.STRtree(edges.geometry.values).query(window, "intersects"))]
+    fac = facilities[facilities["category"] == map_category.id].to_crs(crs)
+    fac = fac[shapely.contains_xy(window, *shapely.get_coordinates(fac.geometry.values).T)]
+    limit = getattr(map_category, "max_distance_m", None)
+    fig = maps.static_map(
+        edges=near if len(near) else None,
+        column="walk_min" if len(near) else None,
+        facilities=fac if len(fac) else None,
+        categories=[map_category],
+        area_layers={layer: area},
+        areas=None if len(near) or len(fac) else area,
+        title=f"{area['name_zh'].iloc[0]} {area['name_en'].iloc[0]} · "
+        f"{map_category.name_zh} 步行时间 {map_category.name_en} walking time"
+        + (f" (≤ {limit:g} m)" if limit is not None else ""),
+        page="A4-landscape",
+        dpi=dpi,
+        notes=[label or "", maps.draft_note(area)],
+    )
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
 def build_reports(
     net: Any,
     origins: gpd.GeoDataFrame,
@@ -224,8 +272,11 @@ def build_reports(
     label: str | None = None,
     meta: Mapping[str, Any] | None = None,
     extra_links: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """HTML reports per zone and renewal area plus ``index.html``.
+    print_maps: bool = True,
+    print_dpi: int = REPORT_MAP_DPI,
+) -> dict[str, str | bytes]:
+    """HTML reports per zone, wing and renewal area, ``index.html`` (with the district
+    summary), print maps and :data:`PRINT_FILE` (everything in one document for printing).
 
     Parameters
     ----------
@@ -261,11 +312,17 @@ def build_reports(
         Run facts shown in every report.
     extra_links : mapping, optional
         Other outputs linked from the index.
+    print_maps : bool
+        Draw each area's print map (``maps/<page>.png``, A4 landscape at ``print_dpi``),
+        shown under the interactive map and in its place when printed.
+    print_dpi : int
+        Their resolution.
 
     Returns
     -------
-    dict of str to str
-        ``{"index.html": ..., "zone_<code>.html": ..., "renewal_<code>.html": ...}``.
+    dict of str to str or bytes
+        ``{"index.html": ..., "zone_<code>.html": ..., "wing_<code>.html": ...,
+        "renewal_<code>.html": ..., "print.html": ..., "maps/zone_<code>.png": b"..."}``.
     """
     from .by_area import assign_areas
     from .layers import load_layer
@@ -284,7 +341,7 @@ def build_reports(
     edges["walk_min"] = street_minutes(
         net, facilities, map_category, speed_mps, max_snap, limit, threshold_basis
     )
-    pages: dict[str, str] = {}
+    pages: dict[str, str | bytes] = {}
     reports: list[AreaReport] = []
     fnames = report_filenames(layers_dir)
     for layer, col, _ in REPORT_LAYERS:
@@ -317,7 +374,13 @@ def build_reports(
                 title_label=label,
             )
             fname = fnames[(layer, code)]
-            page = area_report_html(a.to_dict(), layer, table, comp, fragment, label, meta)
+            image = None
+            if print_maps:
+                image = "maps/" + fname.removesuffix(".html") + ".png"
+                pages[image] = _area_print_map(
+                    one, layer, edges, facilities, map_category, label, margin_m, print_dpi
+                )
+            page = area_report_html(a.to_dict(), layer, table, comp, fragment, label, meta, image)
             pages[fname] = page
             reports.append(
                 AreaReport(
@@ -330,7 +393,12 @@ def build_reports(
                     len(inside),
                     comp,
                     page,
+                    table=table,
+                    image=image,
+                    source=str(a.get("source") or ""),
                 )
             )
-    pages["index.html"] = index_html(reports, label, extra_links)
+    district = area_table(origins, categories, speed_mps, limit)
+    pages["index.html"] = index_html(reports, label, extra_links, district)
+    pages[PRINT_FILE] = print_html(district, reports, label, meta)
     return pages

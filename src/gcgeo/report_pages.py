@@ -17,12 +17,26 @@ from .escape import html_text, link_path
 #: Area layers that get one report each: (layer name, column of the origins, file prefix).
 REPORT_LAYERS: tuple[tuple[str, str, str], ...] = (
     ("zones", "zone", "zone"),
+    ("wings", "wing", "wing"),
     ("renewal_areas", "renewal_area", "renewal"),
 )
-__all__ = ["LAYER_TITLES", "REPORT_LAYERS", "AreaReport", "area_report_html", "index_html"]
+__all__ = [
+    "LAYER_TITLES",
+    "REPORT_LAYERS",
+    "AreaReport",
+    "area_report_html",
+    "area_section",
+    "district_summary_html",
+    "index_html",
+    "print_html",
+]
 
 #: Titles of the area layers in reports.
-LAYER_TITLES = {"zones": "五区 Strategy zone", "renewal_areas": "更新片区 Renewal area"}
+LAYER_TITLES = {
+    "zones": "五区 Strategy zone",
+    "wings": "一体两翼 Body and wings",
+    "renewal_areas": "更新片区 Renewal area",
+}
 
 _e = html_text
 
@@ -49,6 +63,16 @@ _CSS = (
     ".note{padding:6px 10px;border-left:5px solid #b35806;background:#fff3e0}"
     ".synthetic{padding:6px 10px;border-left:5px solid #b2182b;background:#fde0dd;font-weight:bold}"
     "footer{margin-top:1.5em;font-size:85%;color:#555}"
+    "figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ccc}"
+    "figcaption{font-size:90%;color:#444}"
+    "td.worst{background:#fde0dd}"
+    # print (Chromium's print to PDF, A4): no interactive map, the print map instead,
+    # one area per page, tables kept whole
+    "@media print{@page{size:A4;margin:12mm}"
+    "body{max-width:none;margin:0;padding:0;font-size:10pt}"
+    ".screen-only,.folium-map,.leaflet-container{display:none!important}"
+    "section.area{break-before:page}table{break-inside:avoid;font-size:8.5pt}"
+    "figure{break-inside:avoid}a{color:inherit;text-decoration:none}}"
 )
 
 
@@ -65,6 +89,11 @@ class AreaReport:
     origins: int
     mean_completeness: float
     html: str
+    #: the area's coverage table (:func:`gcgeo.report.area_table`)
+    table: pd.DataFrame | None = None
+    #: file name of its print map (PNG) relative to the reports folder
+    image: str | None = None
+    source: str = ""
 
 
 def _confidence_note(confidence: str, source: str) -> str:
@@ -132,6 +161,7 @@ def area_report_html(
     map_html: str | None = None,
     label: str | None = None,
     meta: Mapping[str, Any] | None = None,
+    image: str | None = None,
 ) -> str:
     """The HTML page of one area's report.
 
@@ -140,27 +170,48 @@ def area_report_html(
     area : mapping
         The area's ``code``, ``name_zh``, ``name_en``, ``source``, ``confidence``.
     layer : str
-        ``"zones"`` or ``"renewal_areas"`` (anything else is shown as is).
+        ``"zones"``, ``"wings"`` or ``"renewal_areas"`` (anything else is shown as is).
     table : DataFrame
         :func:`area_table` of the origins inside the area (no rows' origins = none inside).
     mean_completeness : float
         Mean life-circle completeness of those origins, weighted like the table
         (NaN when there are none).
     map_html : str, optional
-        A map fragment (:func:`gcgeo.maps.to_fragment`), inserted as is.
+        A map fragment (:func:`gcgeo.maps.to_fragment`), inserted as is (screen only).
     label : str, optional
         Data note put into the title and beside it, e.g. the synthetic-demo label.
     meta : mapping, optional
         Run facts shown under the table (origin rule, walking speed).
+    image : str, optional
+        File name of the area's print map (PNG), shown as a figure; it replaces the
+        interactive map when printed.
 
     Returns
     -------
     str
     """
     zh, en = _e(area.get("name_zh")), _e(area.get("name_en"))
-    kind = LAYER_TITLES.get(layer, _e(layer))
     suffix = f" — {_e(label)}" if label else ""
     title = f"{zh} {en} · {_TITLE}{suffix}"
+    body = area_section(area, layer, table, mean_completeness, map_html, label, meta, image)
+    return _page(title, body + "\n" + _footer(label))
+
+
+def area_section(
+    area: Mapping[str, Any],
+    layer: str,
+    table: pd.DataFrame,
+    mean_completeness: float,
+    map_html: str | None = None,
+    label: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+    image: str | None = None,
+) -> str:
+    """One area's report as a ``<section class='area'>`` (see :func:`area_report_html`);
+    the print version of all reports puts these one after another, one per page."""
+    zh, en = _e(area.get("name_zh")), _e(area.get("name_en"))
+    kind = LAYER_TITLES.get(layer, _e(layer))
+    suffix = f" — {_e(label)}" if label else ""
     parts = [f"<h1>{zh} {en}<br><small>{_TITLE}{suffix}</small></h1>"]
     if label:
         parts.append(f"<p class='synthetic'>示例数据 {_e(label)}</p>")
@@ -189,23 +240,88 @@ def area_report_html(
         facts = "; ".join(f"{_e(k)}: {_e(v)}" for k, v in meta.items())
         parts.append(f"<p><small>{facts}</small></p>")
     if map_html:
-        parts.append("<h2>地图 Map</h2>")
-        parts.append(map_html)
-    parts.append(
+        parts.append(f"<div class='screen-only'><h2>地图 Map</h2>{map_html}</div>")
+    if image:
+        parts.append(
+            f"<figure><img src='{link_path(image)}' alt='{zh} {en}'>"
+            f"<figcaption>图 Figure: {zh} {en} — 街道按步行时间着色，图例在图外 streets "
+            "coloured by walking minutes, legend beside the map</figcaption></figure>"
+        )
+    return "<section class='area'>\n" + "\n".join(parts) + "\n</section>"
+
+
+def _footer(label: str | None) -> str:
+    return (
         "<footer>街道与设施数据 Street and facility data: © OpenStreetMap contributors "
         "(ODbL 1.0). 由 gcgeo 生成 Made with gcgeo."
         + (f" <b>{_e(label)}</b>" if label else "")
         + "</footer>"
     )
-    return _page(title, "\n".join(parts))
+
+
+def _share(v: float) -> str:
+    return "—" if pd.isna(v) else f"{v:.1%}"
+
+
+def district_summary_html(
+    district: pd.DataFrame,
+    reports: Sequence[AreaReport],
+    worst: int = 3,
+) -> str:
+    """The district-wide summary: the whole study's table, every category × zone and wing
+    (the lowest share of each category marked), and the worst-served areas."""
+    parts = ["<h2>全区汇总 District summary</h2>", _table_html(district)]
+    cols = [r for r in reports if r.layer in ("zones", "wings") and r.table is not None]
+    if cols:
+        head = "".join(f"<th>{_e(r.name_zh)}<br><small>{_e(r.name_en)}</small></th>" for r in cols)
+        rows = []
+        for k, cat in enumerate(district.itertuples()):
+            shares = [float(r.table["share"].iloc[k]) if r.origins else float("nan") for r in cols]
+            finite = [v for v in shares if np.isfinite(v)]
+            low = min(finite) if finite else None
+            cells = "".join(
+                f"<td class='{'worst' if low is not None and v == low else ''}'>{_share(v)}</td>"
+                for v in shares
+            )
+            rows.append(
+                f"<tr><td class='l'>{_e(cat.name_zh)} {_e(cat.name_en)}</td>"
+                f"<td>{_share(cat.share)}</td>{cells}</tr>"
+            )
+        comp = "".join(f"<td>{_share(r.mean_completeness)}</td>" for r in cols)
+        parts.append(
+            "<h3>分类 × 分区覆盖率 Covered share by category and area</h3>"
+            "<p>红色为该类别最低的片区 Red marks each category's lowest area.</p>"
+            f"<table class='matrix'><tr><th class='l'>类别 Category</th><th>全区 District</th>"
+            f"{head}</tr>{''.join(rows)}"
+            f"<tr><td class='l'><b>平均完整度 Mean completeness</b></td><td></td>{comp}</tr>"
+            "</table>"
+        )
+    ranked = sorted(
+        (r for r in reports if r.origins and np.isfinite(r.mean_completeness)),
+        key=lambda r: r.mean_completeness,
+    )[:worst]
+    if ranked:
+        items = "".join(
+            f"<li><a href='{link_path(r.filename)}'>{_e(r.name_zh)} {_e(r.name_en)}</a> — "
+            f"{LAYER_TITLES.get(r.layer, _e(r.layer))}, {_share(r.mean_completeness)} "
+            f"({r.origins} 起点 origins)</li>"
+            for r in ranked
+        )
+        parts.append(
+            f"<h3>服务最弱的片区 Worst-served areas</h3><p>按平均生活圈完整度 By mean "
+            f"life-circle completeness, lowest first:</p><ol class='worst'>{items}</ol>"
+        )
+    return "\n".join(parts)
 
 
 def index_html(
     reports: Sequence[AreaReport],
     label: str | None = None,
     extra_links: Mapping[str, str] | None = None,
+    district: pd.DataFrame | None = None,
 ) -> str:
-    """The index page linking every area report.
+    """The index page: the district summary (with ``district``, the whole study's
+    :func:`gcgeo.report.area_table`) and links to every area report.
 
     Parameters
     ----------
@@ -223,6 +339,8 @@ def index_html(
     parts = [f"<h1>钢城区 Gangcheng District<br><small>{_TITLE}{suffix}</small></h1>"]
     if label:
         parts.append(f"<p class='synthetic'>示例数据 {_e(label)}</p>")
+    if district is not None:
+        parts.append(district_summary_html(district, reports))
     for layer, _, _ in REPORT_LAYERS:
         sub = [r for r in reports if r.layer == layer]
         if not sub:
@@ -254,3 +372,28 @@ def index_html(
         + "</footer>"
     )
     return _page(f"钢城区 Gangcheng District · {_TITLE}{suffix}", "\n".join(parts))
+
+
+def print_html(
+    district: pd.DataFrame,
+    reports: Sequence[AreaReport],
+    label: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> str:
+    """Every report in one document for printing: the district summary, then one area per
+    page (tables and print maps; no interactive maps)."""
+    suffix = f" — {_e(label)}" if label else ""
+    head = [f"<h1>钢城区 Gangcheng District<br><small>{_TITLE}{suffix}</small></h1>"]
+    if label:
+        head.append(f"<p class='synthetic'>示例数据 {_e(label)}</p>")
+    head.append(district_summary_html(district, reports))
+    body = ["<section class='summary'>" + "\n".join(head) + "</section>"]
+    for r in reports:
+        if r.table is None:
+            continue
+        area = {"name_zh": r.name_zh, "name_en": r.name_en, "code": r.code,
+                "confidence": r.confidence, "source": r.source}  # fmt: skip
+        body.append(area_section(area, r.layer, r.table, r.mean_completeness, None, label,
+                                 meta, r.image))  # fmt: skip
+    body.append(_footer(label))
+    return _page(f"钢城区 Gangcheng District · {_TITLE}{suffix}", "\n".join(body))

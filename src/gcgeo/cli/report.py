@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .._errors import InputError
-from .._io import atomic_write_text, output_set, write_csv
+from .._io import output_set, write_csv, write_file
 from ..catalogue import load_catalogue
 from .common import (
     check_layers_dir,
@@ -77,7 +77,7 @@ def report(
     OUT/coverage_by_area.csv. Pages are offline by default (no internet needed).
     """
     from ..demo import DEMO_LABEL, is_synthetic_osm
-    from ..report import build_reports, report_filenames
+    from ..report import PRINT_FILE, build_reports, report_filenames
 
     cat = load_catalogue(study_args.catalogue_path)
     from ..walker import walker_categories
@@ -90,7 +90,8 @@ def report(
     # file names as build_reports makes them; fails on broken layers before any work
     pages = list(report_filenames(layers_dir).values())
     out_dir = Path(out_dir)
-    names = ["coverage.csv", "coverage_by_area.csv", "index.html", *pages]
+    images = ["maps/" + p.removesuffix(".html") + ".png" for p in pages]
+    names = ["coverage.csv", "coverage_by_area.csv", "index.html", *pages, PRINT_FILE, *images]
     targets = [out_dir / n for n in names]
     check_outputs(targets, overwrite, [*study_args.inputs, *origin_args.inputs, layers_dir])
     boundary, layer = read_origin_inputs(origin_args)
@@ -134,8 +135,8 @@ def report(
         with output_set(out_dir) as stage:
             write_csv(summary, stage / names[0])
             write_csv(by_area, stage / names[1])
-            for name, text in html_pages.items():
-                atomic_write_text(stage / name, text)
+            for name, content in html_pages.items():
+                write_file(stage / name, content)
     written = [str(targets[0]), str(targets[1]), *(str(out_dir / n) for n in html_pages)]
     if as_json:
         echo_json(
@@ -144,7 +145,10 @@ def report(
                 "synthetic": synthetic,
                 "offline": offline,
                 "outputs": written,
-                "bytes": {n: len(t.encode("utf-8")) for n, t in html_pages.items()},
+                "bytes": {
+                    n: len(t if isinstance(t, bytes) else t.encode("utf-8"))
+                    for n, t in html_pages.items()
+                },
             }
         )
         return

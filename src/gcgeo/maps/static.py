@@ -415,13 +415,11 @@ def fit_to_page(
     ):
         if artist is None:
             continue
-        fig.canvas.draw()
         width = 60
         while not inside(artist) and size >= min_size:
             wrap_all(texts, width)
             for t in texts:
                 t.set_fontsize(size)
-            fig.canvas.draw()
             if inside(artist):
                 break
             if width > 24:
