@@ -48,6 +48,8 @@ __all__ = [
     "build_reports",
     "report_filename",
     "report_filenames",
+    "DOCX_FILE",
+    "PDF_FILE",
     "PRINT_FILE",
     "REPORT_MAP_DPI",
 ]
@@ -147,7 +149,7 @@ def report_filenames(
     """
     from .layers import load_layer
 
-    taken: set[str] = {"index.html", PRINT_FILE}
+    taken: set[str] = {"index.html", PRINT_FILE, DOCX_FILE, PDF_FILE}
     return {
         (layer, str(code)): report_filename(prefix, str(code), taken)
         for layer, _, prefix in REPORT_LAYERS
@@ -211,6 +213,9 @@ def _area_map(
 REPORT_MAP_DPI = 150
 #: the document holding every report for printing (and ``--pdf``)
 PRINT_FILE = "print.html"
+#: the Word version of the reports, and the PDF printed from PRINT_FILE
+DOCX_FILE = "report.docx"
+PDF_FILE = "report.pdf"
 
 
 def _area_print_map(
@@ -274,6 +279,7 @@ def build_reports(
     extra_links: Mapping[str, str] | None = None,
     print_maps: bool = True,
     print_dpi: int = REPORT_MAP_DPI,
+    docx: bool = False,
 ) -> dict[str, str | bytes]:
     """HTML reports per zone, wing and renewal area, ``index.html`` (with the district
     summary), print maps and :data:`PRINT_FILE` (everything in one document for printing).
@@ -317,6 +323,9 @@ def build_reports(
         shown under the interactive map and in its place when printed.
     print_dpi : int
         Their resolution.
+    docx : bool
+        Also make :data:`DOCX_FILE`, the same reports as a Word document
+        (:func:`gcgeo.docx_report.report_docx`).
 
     Returns
     -------
@@ -401,4 +410,9 @@ def build_reports(
     district = area_table(origins, categories, speed_mps, limit)
     pages["index.html"] = index_html(reports, label, extra_links, district)
     pages[PRINT_FILE] = print_html(district, reports, label, meta)
+    if docx:
+        from .docx_report import report_docx
+
+        images = {k: v for k, v in pages.items() if isinstance(v, bytes)}
+        pages[DOCX_FILE] = report_docx(district, reports, images, label, meta)
     return pages

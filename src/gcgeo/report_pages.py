@@ -29,6 +29,8 @@ __all__ = [
     "district_summary_html",
     "index_html",
     "print_html",
+    "people_rows",
+    "REPORT_TITLE",
 ]
 
 #: Titles of the area layers in reports.
@@ -52,7 +54,9 @@ _CONFIDENCE = {
 }
 
 
-_TITLE = "15分钟生活圈步行可达报告 15-minute life-circle walking report"
+#: the reports' title
+REPORT_TITLE = "15分钟生活圈步行可达报告 15-minute life-circle walking report"
+_TITLE = REPORT_TITLE
 
 
 _CSS = (
@@ -68,11 +72,15 @@ _CSS = (
     "td.worst{background:#fde0dd}"
     # print (Chromium's print to PDF, A4): no interactive map, the print map instead,
     # one area per page, tables kept whole
-    "@media print{@page{size:A4;margin:12mm}"
-    "body{max-width:none;margin:0;padding:0;font-size:10pt}"
+    "@media print{@page{size:A4;margin:10mm}"
+    "body{max-width:none;margin:0;padding:0;font-size:8.5pt;line-height:1.25}"
+    "h1{font-size:13pt;margin:0 0 4px}h2{font-size:10.5pt;margin:6px 0 3px}"
+    "p{margin:3px 0}.note,.synthetic{padding:2px 6px}"
     ".screen-only,.folium-map,.leaflet-container{display:none!important}"
-    "section.area{break-before:page}table{break-inside:avoid;font-size:8.5pt}"
-    "figure{break-inside:avoid}a{color:inherit;text-decoration:none}}"
+    "section.area{break-before:page}table{break-inside:avoid;font-size:7pt;margin:4px 0}"
+    "td,th{padding:1px 4px}figure{break-inside:avoid;margin:4px 0}"
+    "figure img{max-height:118mm;width:auto;max-width:100%}"
+    "a{color:inherit;text-decoration:none}}"
 )
 
 
@@ -113,6 +121,33 @@ def _median_cell(r: Any) -> str:
     if bool(getattr(r, "median_beyond_limit", False)):
         return _e(getattr(r, "median_text", None) or "> search limit")
     return "—" if pd.isna(r.median_dist_m) else f"{r.median_dist_m:,.0f}"
+
+
+def people_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Headers (Chinese first) and rounded text cells of an area table, as people read it:
+    metres to 1 m, shares to 0.1 %, "> N m" for medians beyond the search limit."""
+    weighted = bool(table["population"].notna().any())
+    has_cov_pop = weighted and "covered_population" in table.columns
+    per = "按人口加权 weighted" if weighted else "按起点计 per origin"
+    headers = ["类别 Category", "标准 Threshold (m)", "标准状态 Status", "起点 Origins"]
+    headers += ["人口 Population"] if weighted else []
+    headers += ["可达起点 Covered origins"]
+    headers += ["可达人口 Covered population"] if has_cov_pop else []
+    headers += [f"覆盖率 Share ({per})", "中位距离 Median (m)"]
+    rows = []
+    for r in table.itertuples():
+        row = [f"{r.name_zh} {r.name_en}", f"{r.threshold_m:,.0f}",
+               _STATUS.get(str(r.threshold_status), str(r.threshold_status)), f"{r.origins}"]  # fmt: skip
+        row += [f"{r.population:,.0f}"] if weighted else []
+        row += [f"{r.covered}"]
+        row += [f"{r.covered_population:,.0f}"] if has_cov_pop else []
+        if bool(getattr(r, "median_beyond_limit", False)):
+            med = str(getattr(r, "median_text", None) or "> search limit")
+        else:
+            med = "—" if pd.isna(r.median_dist_m) else f"{r.median_dist_m:,.0f}"
+        row += ["—" if pd.isna(r.share) else f"{r.share:.1%}", med]
+        rows.append(row)
+    return headers, rows
 
 
 def _table_html(table: pd.DataFrame) -> str:

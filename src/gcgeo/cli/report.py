@@ -53,6 +53,18 @@ __all__ = ["report"]
 @tiles_option
 @tianditu_key_option
 @threshold_basis_option
+@click.option(
+    "--pdf",
+    is_flag=True,
+    default=False,
+    help="Also print every report to OUT/report.pdf (A4, headless Chromium).",
+)
+@click.option(
+    "--docx",
+    is_flag=True,
+    default=False,
+    help="Also write OUT/report.docx (Word: the tables, print maps and notes).",
+)
 @handle_errors
 def report(
     study_args: StudyArgs,
@@ -65,19 +77,24 @@ def report(
     tiles: str | None,
     tianditu_key: str | None,
     threshold_basis: str,
+    pdf: bool,
+    docx: bool,
     as_json: bool,
     overwrite: bool,
 ) -> None:
-    """HTML reports per zone and renewal area, with tables and maps, for planning reports.
+    """HTML reports per zone, wing and renewal area, with tables and maps, for planning reports.
 
-    Computes coverage once (as `gcgeo coverage`) and writes OUT/index.html,
-    OUT/zone_<code>.html and OUT/renewal_<code>.html (bilingual title, outline
-    source and confidence, coverage by category of the origins inside the area,
-    mean completeness, a map clipped to the area), plus OUT/coverage.csv and
-    OUT/coverage_by_area.csv. Pages are offline by default (no internet needed).
+    Computes coverage once (as `gcgeo coverage`) and writes OUT/index.html (the district
+    summary and links), OUT/zone_<code>.html, OUT/wing_<code>.html and
+    OUT/renewal_<code>.html (bilingual title, outline source and confidence, coverage by
+    category of the origins inside the area, mean completeness, an interactive map and a
+    print map in OUT/maps/), OUT/print.html (everything, one area per A4 page), plus
+    OUT/coverage.csv and OUT/coverage_by_area.csv; --pdf and --docx add OUT/report.pdf
+    and OUT/report.docx. Pages are offline by default (no internet needed).
     """
     from ..demo import DEMO_LABEL, is_synthetic_osm
-    from ..report import PRINT_FILE, build_reports, report_filenames
+    from ..pdf import html_to_pdf, require_chromium
+    from ..report import DOCX_FILE, PDF_FILE, PRINT_FILE, build_reports, report_filenames
 
     cat = load_catalogue(study_args.catalogue_path)
     from ..walker import walker_categories
@@ -92,6 +109,9 @@ def report(
     out_dir = Path(out_dir)
     images = ["maps/" + p.removesuffix(".html") + ".png" for p in pages]
     names = ["coverage.csv", "coverage_by_area.csv", "index.html", *pages, PRINT_FILE, *images]
+    names += [PDF_FILE] if pdf else []
+    names += [DOCX_FILE] if docx else []
+    chromium = require_chromium() if pdf else None  # before any work
     targets = [out_dir / n for n in names]
     check_outputs(targets, overwrite, [*study_args.inputs, *origin_args.inputs, layers_dir])
     boundary, layer = read_origin_inputs(origin_args)
@@ -122,6 +142,7 @@ def report(
             tianditu_key=tianditu_key,
             cell_size=origin_args.cell if layer is None else None,
             label=label,
+            docx=docx,
             meta={
                 "起点规则 origin rule": result.meta["origin_rule_text"],
                 "步速 walking speed": f"{study_args.speed:g} m/s",
@@ -137,7 +158,10 @@ def report(
             write_csv(by_area, stage / names[1])
             for name, content in html_pages.items():
                 write_file(stage / name, content)
+            if chromium is not None:
+                html_to_pdf(stage / PRINT_FILE, stage / PDF_FILE, chromium)
     written = [str(targets[0]), str(targets[1]), *(str(out_dir / n) for n in html_pages)]
+    written += [str(out_dir / PDF_FILE)] if pdf else []
     if as_json:
         echo_json(
             {
@@ -156,6 +180,6 @@ def report(
         click.echo(f"Note: {label}")
     click.echo(f"Origins: {len(result.origins)} ({result.meta['origin_rule_text']})")
     click.echo(
-        f"Wrote {len(html_pages) - 1} area reports, {out_dir / 'index.html'}, "
+        f"Wrote {len(pages)} area reports, {out_dir / 'index.html'}, "
         f"{targets[0]} and {targets[1]}"
     )
