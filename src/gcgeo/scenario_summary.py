@@ -13,12 +13,23 @@ from .escape import html_text
 __all__ = ["delta_map_html", "summary_html"]
 
 
-def summary_html(result: Any, map_html: str | None = None) -> str:
+def summary_html(result: Any, map_html: str | None = None, catalogue: Any = None) -> str:
     """A one-page, self-contained HTML summary of a scenario comparison.
 
     Every name is escaped. ``map_html`` (e.g. a folium delta map from
-    ``gcgeo.maps``) is inserted where the ``<!-- gcgeo:map -->`` hook stands.
+    ``gcgeo.maps``) is inserted where the ``<!-- gcgeo:map -->`` hook stands. With
+    ``catalogue`` the categories are named in Chinese and English; shares of areas
+    without origins show "—".
     """
+    names = {}
+    if catalogue is not None:
+        names = {c.id: f"{c.name_zh} {c.name_en}" for c in catalogue.select(None)}
+
+    def pct(v: float, signed: bool = False) -> str:
+        if v != v:  # NaN: no origins in the area
+            return "—"
+        return f"{v:+.1%}" if signed else f"{v:.1%}"
+
     e = html_text
     parts = [
         "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>",
@@ -37,16 +48,18 @@ def summary_html(result: Any, map_html: str | None = None) -> str:
             f"Source: {e(sc.source)}</p>"
         )
         parts.append(
-            "<table><tr><th>category</th><th>area</th><th>threshold m</th><th>before</th>"
-            "<th>after</th><th>change</th><th>gained</th><th>lost</th></tr>"
+            "<table><tr><th>类别 Category</th><th>片区 Area</th><th>标准 Threshold (m)</th>"
+            "<th>之前 Before</th><th>之后 After</th><th>变化 Change</th>"
+            "<th>新增可达 Gained</th><th>失去可达 Lost</th></tr>"
         )
         for r in t.itertuples():
             cls = "up" if r.delta_share > 0 else ("down" if r.delta_share < 0 else "")
             parts.append(
-                f"<tr><td class='l'>{e(str(r.category))}</td>"
+                f"<tr><td class='l'>{e(names.get(str(r.category), str(r.category)))}</td>"
                 f"<td class='l'>{e(str(r.area_name_zh))} {e(str(r.area_name_en))}</td>"
-                f"<td>{r.threshold_m:g}</td><td>{r.before_share:.1%}</td><td>{r.after_share:.1%}</td>"
-                f"<td class='{cls}'>{r.delta_share:+.1%}</td><td>{r.gained}</td><td>{r.lost}</td></tr>"
+                f"<td>{r.threshold_m:,.0f}</td><td>{pct(r.before_share)}</td>"
+                f"<td>{pct(r.after_share)}</td><td class='{cls}'>{pct(r.delta_share, True)}</td>"
+                f"<td>{r.gained}</td><td>{r.lost}</td></tr>"
             )
         parts.append("</table>")
     parts.append("<!-- gcgeo:map -->")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from osmxml import lonlat
 
-from cli.cliutil import _ll, _one_line_error, _scenario, run
+from cli.cliutil import _ll, _one_line_error, _scenario, _unescape_js, run
 
 
 def test_scenario_cli_two_scenarios(blocks_town: Path, tmp_path: Path) -> None:
@@ -43,6 +43,13 @@ def test_scenario_cli_two_scenarios(blocks_town: Path, tmp_path: Path) -> None:
     assert 'class="gcgeo-map"' in page and "L.map(" in page
     assert "<script src=" not in page and "tile.openstreetmap.org" not in page
     assert page.count("新增可达 gained reach") >= 1
+    # the table names categories in Chinese; the map draws what each scenario adds
+    assert "<td class='l'>幼儿园/托儿所 Kindergarten / nursery</td>" in page
+    assert "nan%" not in page
+    shown = _unescape_js(page)
+    assert shown.count('"新增设施与连接 Added facilities and links · ') == 2  # one layer each
+    assert "L.polyline(" in page and "新增连接 added link" in shown
+    assert "新增设施 added facility" in shown
     # no clobbering without --overwrite
     _one_line_error(run(*args), "already exists", "--overwrite")
     assert run(*args, "--overwrite", "--json").exit_code == 0

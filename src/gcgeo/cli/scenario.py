@@ -99,7 +99,7 @@ def scenario(
             threshold_basis,
         )
         step("writing outputs")
-        page = summary_html(result, delta_map_html(result))
+        page = summary_html(result, delta_map_html(result), cat)
         with output_set(out_dir) as stage:
             write_csv(result.delta, stage / targets[0].name)
             write_gpkg(result.changes, stage / targets[1].name, layer="origins_delta")

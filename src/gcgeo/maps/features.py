@@ -294,9 +294,12 @@ def scenario_delta_map(
                     tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
                 ).add_to(fg)
             fg.add_to(m)
+    _planned_changes(result.scenarios, m, many)
     legend_of(m).set_section(
         "情景变化 Scenario change",
         [
+            ("line", _LINK_COLOUR, "新增连接 added link"),
+            ("circle", _NEW_FACILITY_COLOUR, "新增设施 added facility"),
             ("circle", _DELTA_COLOURS["gained"], f"{_DELTA_LABELS['gained']} ({counts['gained']})"),
             ("circle", _DELTA_COLOURS["lost"], f"{_DELTA_LABELS['lost']} ({counts['lost']})"),
             ("circle", "#bdbdbd", "未变 unchanged / 其他起点 other origins"),
@@ -304,6 +307,33 @@ def scenario_delta_map(
     )
     add_osm_attribution(m)
     return finish(m)
+
+
+#: how a scenario's own changes are drawn on its delta map
+_LINK_COLOUR = "#6a3d9a"
+_NEW_FACILITY_COLOUR = "#1f1f1f"
+
+
+def _planned_changes(scenarios: Any, m: folium.Map, many: bool) -> None:
+    """The links and facilities each scenario adds, drawn and labelled (names escaped)."""
+    import folium
+
+    for sc in scenarios:
+        fg = feature_group(
+            "新增设施与连接 Added facilities and links" + (f" · {sc.name}" if many else "")
+        )
+        for link in sc.add_links:
+            latlon = [(lat, lon) for lon, lat in link.lonlat]
+            folium.PolyLine(latlon, color=_LINK_COLOUR, weight=6, opacity=0.9,
+                            tooltip=html_text(f"新增连接 added link: {link.name or link.key}")
+                            ).add_to(fg)  # fmt: skip
+        for f in sc.add_facilities:
+            folium.CircleMarker(
+                (f.lat, f.lon), radius=9, color="#ffffff", weight=2, fill=True,
+                fill_color=_NEW_FACILITY_COLOUR, fill_opacity=0.95,
+                tooltip=html_text(f"新增设施 added facility: {f.name or f.facility_id} ({f.category})"),
+            ).add_to(fg)  # fmt: skip
+        fg.add_to(m)
 
 
 def _fmt_m(v: Any) -> str:
