@@ -288,7 +288,7 @@ def test_report_command_with_hostile_catalogue_runs_nothing(tmp_path: Path) -> N
     out = _report(tmp_path)
     names = hostile(tmp_path)
     pages = sorted(out.glob("*.html"))
-    assert len(pages) == 9
+    assert len(pages) == 13  # index, print.html and 11 area pages (zones, wings, renewal)
     # the town lies in the central zone: its page has the table, map and legend
     assert_safe((out / "zone_center.html").read_text(encoding="utf-8"), names[3:7:3], tmp_path)
     for p in pages:

@@ -93,10 +93,11 @@ def _demo_map(ctx: DemoContext) -> dict[str, Path]:
     maps.title_box(m, f"示例 Demo · {ctx.label}")
     maps.page_title(m, title)
     maps.basemap_streets(edges, m)
-    maps.completeness_layer(ctx.result.origins, m, cell_size=DEFAULT_CELL_M, show=False)
     maps.streets_by_minutes(
         edges, "walk_min", m, name=f"{cat.name_zh} 步行时间 {cat.name_en} walking time"
     )
+    # off by default (it would hide the streets); listed after the streets in the legend
+    maps.completeness_layer(ctx.result.origins, m, cell_size=DEFAULT_CELL_M, show=False)
     maps.areas_layer(zones, m, name="五区 Strategy zones", colour="#5e3c99")
     maps.areas_layer(wings, m, name="一体两翼 Body and two wings", colour="#01665e")
     maps.areas_layer(renewal, m, name="更新片区 Renewal areas", colour="#b35806")

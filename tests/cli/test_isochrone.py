@@ -38,6 +38,7 @@ def test_isochrone_html_and_errors(street: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     page = out.read_text(encoding="utf-8")
     assert "步行等时圈 Walking isochrones" in page or "\\u6b65\\u884c" in page
+    assert "\\u8d77\\u70b9 Start" in page and f"[{lat}, {lon}]" in page  # 起点: the start
     assert not REMOTE_TAG.search(page)
     for args, needle in [
         (["--at", "36.0"], "LON,LAT"),

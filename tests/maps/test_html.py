@@ -202,3 +202,19 @@ def test_library_writes_no_files(tmp_path, monkeypatch, edges, facilities, areas
     maps.to_html(m), maps.to_fragment(m)
     maps.static_map(edges=edges)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_legend_folds_and_never_covers_much_of_the_map() -> None:
+    """The legend is a <details> the reader can fold; it is at most 40 % of the map's height
+    and starts folded on maps shorter than 600 px (the report pages' maps)."""
+    import folium
+
+    from gcgeo.maps._elements import Legend
+
+    m = folium.Map()
+    legend = Legend()
+    legend.set_section("街道 Streets", [("line", "#1a9850", "0–5 分钟 min")])
+    m.add_child(legend)
+    page = m.get_root().render()
+    assert "<details open><summary" in page and "图例 Legend</summary>" in page
+    assert "Math.round(h * 0.4)" in page and "if (h < 600)" in page

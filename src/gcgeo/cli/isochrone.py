@@ -168,6 +168,7 @@ def isochrone(
             maps.title_box(m, ONLINE_NOTE)
         maps.basemap_streets(net.edges, m)
         maps.isochrone_layer(iso, m)
+        maps.start_marker(lon, lat, m)
         atomic_write_text(out, maps.to_html(m))
     summary = {
         "at": [lon, lat],

@@ -51,6 +51,7 @@ from .layers import (
     gaps_layer,
     isochrone_layer,
     origins_by_distance,
+    start_marker,
     streets_by_minutes,
 )
 from .static import PAGES, PRINT_DPI, cjk_font, static_map
@@ -80,6 +81,7 @@ __all__ = [
     "reached_streets",
     "scenario_delta_map",
     "static_map",
+    "start_marker",
     "category_colour",
     "draft_note",
     "PAGES",

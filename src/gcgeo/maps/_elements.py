@@ -24,7 +24,9 @@ class Legend(MacroElement):
         """
 {% macro html(this, kwargs) %}
 <div id="{{ this.get_name() }}" class="gcgeo-legend" style="display:none;background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,0.35);font:12px/1.45 'WenQuanYi Micro Hei','Microsoft YaHei','PingFang SC',sans-serif;color:#222;max-height:320px;overflow:auto;">
+<details open><summary style="cursor:pointer;font-weight:bold;">图例 Legend</summary>
 {{ this.body() }}
+</details>
 </div>
 {% endmacro %}
 {% macro script(this, kwargs) %}
@@ -32,8 +34,12 @@ class Legend(MacroElement):
     var el = document.getElementById({{ this.get_name()|tojson }});
     if (!el || !el.textContent.trim()) { return; }
     var ctl = L.control({position: "bottomright"});
-    ctl.onAdd = function () {
+    ctl.onAdd = function (map) {
         el.style.display = "block";
+        // never more than 40 % of the map's height; folded on small maps (report pages)
+        var h = map.getSize().y;
+        el.style.maxHeight = Math.max(120, Math.round(h * 0.4)) + "px";
+        if (h < {{ this.collapse_below_px|int }}) { el.querySelector("details").open = false; }
         L.DomEvent.disableClickPropagation(el);
         L.DomEvent.disableScrollPropagation(el);
         return el;
@@ -43,6 +49,9 @@ class Legend(MacroElement):
 {% endmacro %}
 """
     )
+
+    #: maps shorter than this (pixels) start with the legend folded
+    collapse_below_px = 600
 
     def __init__(self) -> None:
         super().__init__()

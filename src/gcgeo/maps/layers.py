@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import folium
 
 __all__ = [
+    "start_marker",
     "basemap_streets",
     "completeness_layer",
     "gaps_layer",
@@ -442,3 +443,17 @@ def isochrone_layer(
     legend_of(m).set_section(name, items[::-1])
     add_osm_attribution(m)
     return finish(m)
+
+
+def start_marker(lon: float, lat: float, m: folium.Map, label: str = "起点 Start") -> folium.Map:
+    """Mark where a walk starts (an isochrone's origin): a black-ringed white dot, labelled."""
+    import folium
+
+    fg = feature_group(label)
+    folium.CircleMarker(
+        (float(lat), float(lon)), radius=8, color="#000000", weight=3, fill=True,
+        fill_color="#ffffff", fill_opacity=1.0, tooltip=html_text(label),
+    ).add_to(fg)  # fmt: skip
+    fg.add_to(m)
+    legend_of(m).set_section(label, [("circle", "#ffffff", label)])
+    return m
