@@ -197,8 +197,8 @@ def _area_map(
             m,
             name=f"{map_category.name_zh} 步行时间 {map_category.name_en} walking time",
         )
-    if len(origins) and COMPLETENESS in origins.columns:
-        maps.completeness_layer(origins, m, cell_size=cell_size)
+    if len(origins) and COMPLETENESS in origins.columns:  # off at first: it hides the streets
+        maps.completeness_layer(origins, m, cell_size=cell_size, show=False)
     fac = facilities.to_crs(crs)
     fac = fac[shapely.contains_xy(window, *shapely.get_coordinates(fac.geometry.values).T)]
     if len(fac):

@@ -93,7 +93,7 @@ def test_full_map_layers_legend_attribution(edges, facilities, areas) -> None:
         assert html.escape(text) in page, text  # legend labels are text, escaped
     assert "≤ 10 分钟 min 步行范围 walking area" in page
     assert "© OpenStreetMap contributors" in page
-    assert "L.control.scale()" in page
+    assert "L.control.scale({metric: true, imperial: false})" in page
     assert page.count("L.control.layers(") == 1
     # rendering twice (after adding another layer) still leaves one layer control
     maps.gaps_layer(origins_frame(), KINDERGARTEN, m)

@@ -14,7 +14,23 @@ from folium.template import Template
 
 from ..escape import css_colour, html_text, js_string
 
-__all__ = ["Attribution", "Legend", "TitleBox"]
+__all__ = ["Attribution", "Legend", "MetricScale", "TitleBox"]
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's ``control_scale`` adds feet too)."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "GcgeoMetricScale"
 
 
 class Legend(MacroElement):

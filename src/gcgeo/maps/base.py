@@ -453,14 +453,17 @@ def new_map(
             f"An offline map draws no tiles (they would be fetched from the internet), but "
             f"tiles {tiles!r} were asked for; drop --tiles or drop --offline."
         )
+    from ._elements import MetricScale
+
     x0, y0, x1, y1 = _bounds_4326(bounds_or_gdf)
     m = folium.Map(
         location=[(y0 + y1) / 2, (x0 + x1) / 2],
         zoom_start=13,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # its scale bar shows feet too; MetricScale below does not
         height=height,
     )
+    m.add_child(MetricScale())
     setattr(m, _GCJ_ATTR, tiles == "amap")
     if tiles == "osm":
         folium.TileLayer(
