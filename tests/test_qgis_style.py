@@ -101,3 +101,34 @@ def test_labels_from_data_are_escaped_xml(tmp_path: Path) -> None:
     ((label, expr, _),) = rules(style.qml)
     assert label == '<b>"x" & y</b>'
     assert expr == "\"category\" = 'o''neil'"
+
+
+def test_map_and_isochrone_geopackages_for_qgis(tmp_path: Path) -> None:
+    """gcgeo map --gpkg and isochrone --out .gpkg: the planner's layer names, styled, with
+    unreachable streets stored as NULL so the 'unreachable' rule (not '> 15') takes them."""
+    from cli.cliutil import run
+    from osmxml import hand_grid, lonlat
+
+    town = hand_grid().write(tmp_path / "town.osm")
+    gpkg = tmp_path / "kg.gpkg"
+    r = run("map", "--osm", str(town), "--category", "kindergarten", "--out",
+            str(tmp_path / "kg.html"), "--gpkg", str(gpkg))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert {"streets_minutes", "facilities"} <= {n for n, _ in pyogrio.list_layers(gpkg)}
+    styles = read_styles(gpkg)
+    assert [(s[0], s[2]) for s in styles] == [("streets_minutes", True), ("facilities", True)]
+    streets = gpd.read_file(gpkg, layer="streets_minutes")
+    con = sqlite3.connect(gpkg)
+    try:
+        counts = [con.execute(f"SELECT count(*) FROM streets_minutes WHERE {f}").fetchone()[0]
+                  for _, f, _ in rules(styles[0][3])]  # fmt: skip
+    finally:
+        con.close()
+    want = np.bincount(minute_band(streets["walk_min"].to_numpy(dtype=float)), minlength=5)
+    assert counts == want.tolist() and sum(counts) == len(streets)
+    lon, lat = lonlat(300.0, 0.0)
+    iso = tmp_path / "iso.gpkg"
+    r = run("isochrone", "--osm", str(town), "--at", f"{lon},{lat}", "--out", str(iso))
+    assert r.exit_code == 0, r.output
+    assert {"isochrones", "start"} <= {n for n, _ in pyogrio.list_layers(iso)}
+    assert read_styles(iso)[0][:3] == ("isochrones", "步行等时圈 isochrones", True)

@@ -43,7 +43,7 @@ def test_isochrone_html_and_errors(street: Path, tmp_path: Path) -> None:
     for args, needle in [
         (["--at", "36.0"], "LON,LAT"),
         (["--at", f"{lon},{lat}", "--minutes", "0,5"], "positive"),
-        (["--at", f"{lon},{lat}", "--out", str(tmp_path / "x.txt")], ".geojson or .html"),
+        (["--at", f"{lon},{lat}", "--out", str(tmp_path / "x.txt")], ".geojson, .gpkg or .html"),
         (["--at", "117.0,36.9"], "--max-snap"),
     ]:
         full = ["isochrone", "--osm", str(street), *args]

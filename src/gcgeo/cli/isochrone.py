@@ -11,7 +11,7 @@ import shapely
 
 from .. import maps, settings
 from .._errors import InputError
-from .._io import atomic_path, atomic_write_text
+from .._io import atomic_path, atomic_write_text, write_gpkg
 from ..crs import to_wgs84
 from ..demo import DEMO_LABEL
 from ..engine import node_distances
@@ -106,7 +106,8 @@ def _parse_minutes(text: str) -> list[float]:
     "--out",
     type=click.Path(dir_okay=False, path_type=str),
     required=True,
-    help="Output .geojson (polygons, EPSG:4326) or .html (map).",
+    help="Output .geojson (polygons, EPSG:4326), .gpkg (layers isochrones and start, with "
+    "QGIS styles) or .html (map).",
 )
 @handle_errors
 def isochrone(
@@ -124,8 +125,8 @@ def isochrone(
 ) -> None:
     """Walking isochrones from one point: buffered reached streets, not convex hulls."""
     out = Path(out)
-    if out.suffix.lower() not in {".geojson", ".html"}:
-        raise InputError(f"--out {str(out)!r} must end in .geojson or .html.")
+    if out.suffix.lower() not in {".geojson", ".gpkg", ".html"}:
+        raise InputError(f"--out {str(out)!r} must end in .geojson, .gpkg or .html.")
     lon, lat = _parse_at(at)
     mins = _parse_minutes(minutes)
     if out.suffix.lower() == ".html" and tiles == "tianditu" and not tianditu_key:
@@ -155,6 +156,18 @@ def isochrone(
         wgs = iso.to_crs(settings.WGS84)
         with atomic_path(out, suffix=".geojson") as tmp:
             wgs.to_file(tmp, driver="GeoJSON")
+    elif out.suffix.lower() == ".gpkg":
+        from ..qgis_style import minutes_style
+
+        write_gpkg(
+            iso,
+            out,
+            layer="isochrones",
+            styles=[
+                minutes_style("isochrones", "minutes", "polygon", "步行等时圈 isochrones", True)
+            ],
+            more_layers={"start": start.to_frame("geometry")},
+        )
     else:
         m = maps.new_map(
             iso if not iso.geometry.is_empty.all() else start,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from .. import maps
 from .._errors import InputError
-from .._io import atomic_path, atomic_write_text
+from .._io import atomic_path, atomic_write_text, write_gpkg
 from ..catalogue import load_catalogue
 from ..coverage import street_minutes
 from ..demo import DEMO_LABEL
@@ -54,6 +55,13 @@ __all__ = ["map_command"]
     show_default=True,
     help="Paper of the --png print map.",
 )
+@click.option(
+    "--gpkg",
+    "gpkg_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also write a GeoPackage for QGIS: layers streets_minutes and facilities, styled.",
+)
 @layers_option
 @click.option(
     "--no-areas", is_flag=True, default=False, help="Do not draw zones, wings and renewal areas."
@@ -74,6 +82,7 @@ def map_command(
     tianditu_key: str | None,
     png: bool,
     page: str,
+    gpkg_path: str | None,
     layers_dir: str | None,
     no_areas: bool,
     out: str,
@@ -91,8 +100,13 @@ def map_command(
     category = cat.select([category])[0]
     out = Path(out)
     png = out.with_suffix(".png") if png else None
+    gpkg = Path(gpkg_path) if gpkg_path else None
+    if gpkg is not None and gpkg.suffix.lower() != ".gpkg":
+        raise InputError(f"--gpkg {gpkg_path!r} must end in .gpkg.")
     check_outputs(
-        [p for p in (out, png) if p is not None], overwrite, [*study_args.inputs, layers_dir]
+        [p for p in (out, png, gpkg) if p is not None],
+        overwrite,
+        [*study_args.inputs, layers_dir],
     )
     if tiles == "tianditu" and not tianditu_key:
         raise InputError("Tianditu tiles need an API key; pass --tianditu-key KEY.")
@@ -152,6 +166,23 @@ def map_command(
                 notes=[*notes[:1], maps.draft_note(*areas.values())],
             )
     atomic_write_text(out, html)
+    if gpkg is not None:
+        from ..qgis_style import category_style, minutes_style
+
+        label = f"{category.name_zh} {category.name_en}"
+        streets = edges[["way_id", "name", "highway", "length", "walk_min", "geometry"]]
+        finite = np.isfinite(streets["walk_min"].to_numpy(dtype=float))
+        streets = streets.assign(walk_min=streets["walk_min"].where(finite))  # NULL: unreachable
+        write_gpkg(
+            streets,
+            gpkg,
+            layer="streets_minutes",
+            styles=[
+                minutes_style("streets_minutes", "walk_min", "line", f"{label} 步行时间", True),
+                category_style("facilities", [(category.id, label)]),
+            ],
+            more_layers={"facilities": fac} if len(fac) else None,
+        )
     if fig is not None and png is not None:
         with atomic_path(png, suffix=".png") as tmp:
             fig.savefig(tmp, format="png")
@@ -166,6 +197,7 @@ def map_command(
         "html": str(out),
         "html_bytes": len(html.encode("utf-8")),
         "png": str(png) if png else None,
+        "gpkg": str(gpkg) if gpkg else None,
         "offline": offline,
         "areas": {k: len(v) for k, v in areas.items()},
     }
