@@ -10,7 +10,7 @@ from typing import Any
 
 from .escape import html_text
 
-__all__ = ["delta_map_html", "summary_html"]
+__all__ = ["delta_map_html", "streets_change_map", "summary_html"]
 
 
 def summary_html(result: Any, map_html: str | None = None, catalogue: Any = None) -> str:
@@ -36,7 +36,7 @@ def summary_html(result: Any, map_html: str | None = None, catalogue: Any = None
         "<title>gcgeo scenario summary 情景对比</title><style>",
         "body{font-family:sans-serif;margin:2em;max-width:1100px}",
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
-        "text-align:right}th{background:#eee}td.l{text-align:left}.up{color:#186a1e}.down{color:#b00}",
+        "text-align:right}th{background:#eee}td.l,th:nth-child(-n+2){text-align:left}.up{color:#186a1e}.down{color:#b00}",
         "</style></head><body><h1>情景对比 Scenario comparison</h1>",
     ]
     for sc in result.scenarios:
@@ -44,7 +44,7 @@ def summary_html(result: Any, map_html: str | None = None, catalogue: Any = None
         parts.append(
             f"<h2>{e(sc.name)}</h2><p>{e(sc.description)} Persona: {e(sc.persona)} "
             f"({sc.speed_mps:g} m/s); {len(sc.add_facilities)} facilities added, "
-            f"{len(sc.remove_facilities)} removed, {len(sc.add_links)} links added. "
+            f"{len(sc.remove_facilities)} removed, {len(sc.add_links)} link(s) added. "
             f"Source: {e(sc.source)}</p>"
         )
         parts.append(
@@ -73,10 +73,64 @@ def summary_html(result: Any, map_html: str | None = None, catalogue: Any = None
     return "\n".join(parts)
 
 
-def delta_map_html(result: Any) -> str | None:
-    """The delta map (:func:`gcgeo.maps.scenario_delta_map`) as an offline HTML fragment."""
+def streets_change_map(
+    net: Any,
+    facilities: Any,
+    result: Any,
+    catalogue: Any,
+    max_snap: float,
+    limit: float | None,
+    threshold_basis: str,
+) -> Any:
+    """A map of the streets before and after the first scenario, coloured by walking minutes
+    to the category it changes most (most origins gained), ready for
+    :func:`gcgeo.maps.scenario_delta_map` to add the origins and the planned changes.
+
+    Returns
+    -------
+    (folium.Map, Category) or (None, None)
+        None when no category changes.
+    """
+    from . import maps
+    from .coverage import street_minutes
+    from .scenario import apply_scenario
+
+    sc = result.scenarios[0]
+    table = result.tables[sc.name]
+    whole = table[(table["area_code"] == "all") & (table["gained"] + table["lost"] > 0)]
+    if not len(whole):
+        return None, None
+    best = whole.sort_values(["gained", "lost"], ascending=False)["category"].iloc[0]
+    category = catalogue.select([str(best)])[0]
+    after_net, after_fac = apply_scenario(net, facilities, sc)
+    base = next(iter(result.before.values())).origins
+    m = maps.new_map(base, offline=True)
+    label = f"{category.name_zh} {category.name_en}"
+    for name, n, fac, show in (
+        ("之前 before", net, facilities, False),
+        ("之后 after", after_net, after_fac, True),
+    ):
+        edges = n.edges[["way_id", "name", "highway", "length", "geometry"]].copy()
+        edges["walk_min"] = street_minutes(
+            n, fac, category, sc.speed_mps, max_snap, limit, threshold_basis
+        )
+        maps.streets_by_minutes(edges, "walk_min", m, name=f"{label} 步行时间 {name}", show=show)
+    return m, category
+
+
+def delta_map_html(result: Any, m: Any = None, category: Any = None) -> str | None:
+    """The delta map (:func:`gcgeo.maps.scenario_delta_map`) as an offline HTML fragment,
+    drawn on ``m`` (e.g. from :func:`streets_change_map`) when given."""
     from .maps import scenario_delta_map, to_fragment
 
-    return "<h2>地图 Map: 新增/失去可达的起点 origins gaining or losing reach</h2>" + to_fragment(
-        scenario_delta_map(result, offline=True), height="560px"
+    what = (
+        f"；街道按{category.name_zh}步行时间着色（之前/之后可切换） streets by walking minutes to "
+        f"{category.name_en}, before/after in the layer control"
+        if category is not None
+        else ""
+    )
+    return (
+        "<h2>地图 Map: 新增/失去可达的起点 origins gaining or losing reach"
+        f"{html_text(what)}</h2>"
+        + to_fragment(scenario_delta_map(result, m=m, offline=True), height="620px")
     )

@@ -50,6 +50,9 @@ def test_scenario_cli_two_scenarios(blocks_town: Path, tmp_path: Path) -> None:
     assert shown.count('"新增设施与连接 Added facilities and links · ') == 2  # one layer each
     assert "L.polyline(" in page and "新增连接 added link" in shown
     assert "新增设施 added facility" in shown
+    # the streets before and after (the first scenario's most-changed category), after shown
+    assert '"幼儿园/托儿所 Kindergarten / nursery 步行时间 之前 before"' in shown
+    assert '"幼儿园/托儿所 Kindergarten / nursery 步行时间 之后 after"' in shown
     # no clobbering without --overwrite
     _one_line_error(run(*args), "already exists", "--overwrite")
     assert run(*args, "--overwrite", "--json").exit_code == 0

@@ -8,7 +8,7 @@ import click
 
 from .._io import atomic_write_text, output_set, write_csv, write_gpkg
 from ..catalogue import load_catalogue
-from ..scenario_summary import delta_map_html, summary_html
+from ..scenario_summary import delta_map_html, streets_change_map, summary_html
 from .common import (
     check_outputs,
     echo_json,
@@ -99,7 +99,11 @@ def scenario(
             threshold_basis,
         )
         step("writing outputs")
-        page = summary_html(result, delta_map_html(result), cat)
+        streets, shown = streets_change_map(
+            net, study.facilities, result, cat, study_args.max_snap, study_args.max_distance,
+            threshold_basis,
+        )  # fmt: skip
+        page = summary_html(result, delta_map_html(result, streets, shown), cat)
         with output_set(out_dir) as stage:
             write_csv(result.delta, stage / targets[0].name)
             write_gpkg(result.changes, stage / targets[1].name, layer="origins_delta")

@@ -65,8 +65,10 @@ def streets_by_minutes(
     name: str = "街道步行时间 Street walking time",
     simplify_m: float = 2.0,
     weight: float = 3.0,
+    show: bool = True,
 ) -> folium.Map:
-    """Colour streets by walking minutes: 0–5, 5–10, 10–15, > 15 and unreachable.
+    """Colour streets by walking minutes: 0–5, 5–10, 10–15, > 15 and unreachable
+    (``show=False``: the layer starts switched off in the layer control).
 
     Segments of the same band and the same OSM way are merged into one (Multi)LineString,
     simplified by ``simplify_m`` metres and rounded to 6 decimals to keep the HTML small.
@@ -116,7 +118,7 @@ def streets_by_minutes(
     )
     geoms = to_map_geoms(gpd.GeoSeries(merged, crs=edges.crs), m)
     group_band = np.array([u[0] for u in uniques], dtype=np.int64)
-    fg = feature_group(name)
+    fg = feature_group(name, show=show)
     for b in range(len(BAND_LABELS)):
         sel = np.flatnonzero(group_band == b)
         if not len(sel):
