@@ -424,14 +424,7 @@ def _node_lines(idx: Path, n: int, keep: np.ndarray, opl: Path, end: int) -> tup
     from the index records (id and location are all they have).
     """
     ids, xs, ys = [], [], []
-    step = CHUNK_BYTES // _NODE_RECORD.itemsize
-    for start in range(0, n, step):
-        part = np.fromfile(
-            idx,
-            dtype=_NODE_RECORD,
-            count=min(step, n - start),
-            offset=start * _NODE_RECORD.itemsize,
-        )
+    for part in _records(idx, n):
         nid = part["id"].astype(np.int64)
         sel = _isin(nid, keep)
         ids.append(nid[sel])
@@ -480,20 +473,25 @@ def _line_ids(buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return ids
 
 
-def _ids_inside(idx: Path, n: int, clip_geom: BaseGeometry) -> np.ndarray:
-    """Sorted positive ids of the index records inside ``clip_geom`` (bbox first, in chunks)."""
-    minx, miny, maxx, maxy = clip_geom.bounds
-    lo_x, hi_x = math.floor(minx * 1e7), math.ceil(maxx * 1e7)
-    lo_y, hi_y = math.floor(miny * 1e7), math.ceil(maxy * 1e7)
+def _records(idx: Path, n: int) -> Iterator[np.ndarray]:
+    """The ``n`` (id, x, y) records of libosmium's node index, :data:`CHUNK_BYTES` at a time."""
     step = CHUNK_BYTES // _NODE_RECORD.itemsize
-    found = []
     for start in range(0, n, step):
-        part = np.fromfile(
+        yield np.fromfile(
             idx,
             dtype=_NODE_RECORD,
             count=min(step, n - start),
             offset=start * _NODE_RECORD.itemsize,
         )
+
+
+def _ids_inside(idx: Path, n: int, clip_geom: BaseGeometry) -> np.ndarray:
+    """Sorted positive ids of the index records inside ``clip_geom`` (bbox first, in chunks)."""
+    minx, miny, maxx, maxy = clip_geom.bounds
+    lo_x, hi_x = math.floor(minx * 1e7), math.ceil(maxx * 1e7)
+    lo_y, hi_y = math.floor(miny * 1e7), math.ceil(maxy * 1e7)
+    found = []
+    for part in _records(idx, n):
         x, y = part["x"], part["y"]
         sel = np.flatnonzero((x >= lo_x) & (x <= hi_x) & (y >= lo_y) & (y <= hi_y))
         if len(sel):

@@ -29,6 +29,7 @@ from .. import settings
 from .._errors import InputError
 from ..crs import wgs84_to_gcj02
 from ..escape import html_text
+from ..layer_checks import FACILITY_CATEGORIES
 from .html import make_offline
 
 if TYPE_CHECKING:
@@ -117,23 +118,7 @@ CATEGORY_COLOURS = (
     "#b72765",
 )
 #: the shipped catalogue's category ids, which take CATEGORY_COLOURS in this order
-PALETTE_ORDER = (
-    "kindergarten",
-    "primary_school",
-    "middle_school",
-    "health_centre",
-    "clinic",
-    "elderly_care",
-    "elderly_canteen",
-    "fresh_market",
-    "bus_stop",
-    "sports",
-    "park",
-    "culture",
-    "community_service",
-    "rail_station",
-    "hospital",
-)
+PALETTE_ORDER = FACILITY_CATEGORIES
 
 
 def category_colour(category_id: str) -> str:

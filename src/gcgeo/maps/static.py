@@ -372,6 +372,14 @@ def static_map(
     return fig
 
 
+def _with_canvas(fig: Any) -> None:
+    """Give ``fig`` an Agg canvas (a renderer to measure text with) when it has none."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+
+
 def fit_to_page(
     fig: Any, legend: Any, footer: Any, footer_top: float = 1.0, min_size: float = 5.0
 ) -> Any:
@@ -388,10 +396,7 @@ def fit_to_page(
     """
     import textwrap
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
-        FigureCanvasAgg(fig)
+    _with_canvas(fig)
     page = fig.bbox
     title = getattr(fig, "_suptitle", None)  # matplotlib keeps the suptitle apart
 
@@ -446,10 +451,7 @@ def fit_to_content(fig: Any, pad_in: float = 0.15) -> Any:
     matplotlib.figure.Figure
         The same figure.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
-        FigureCanvasAgg(fig)
+    _with_canvas(fig)
     for _ in range(3):
         renderer = fig.canvas.get_renderer()
         box = fig.get_tightbbox(renderer)  # inches
