@@ -180,6 +180,5 @@ def report(
         click.echo(f"Note: {label}")
     click.echo(f"Origins: {len(result.origins)} ({result.meta['origin_rule_text']})")
     click.echo(
-        f"Wrote {len(pages)} area reports, {out_dir / 'index.html'}, "
-        f"{targets[0]} and {targets[1]}"
+        f"Wrote {len(pages)} area reports, {out_dir / 'index.html'}, {targets[0]} and {targets[1]}"
     )
