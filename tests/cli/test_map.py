@@ -24,6 +24,9 @@ def test_map_offline_html_and_png(town: Path, tmp_path: Path) -> None:
     page = out.read_text(encoding="utf-8")
     assert not REMOTE_TAG.search(page)
     assert "0–5 分钟 min" in page and "© OpenStreetMap contributors" in page
+    # the map names its category and threshold: page title, title box and streets layer
+    what = "幼儿园/托儿所 Kindergarten / nursery 步行时间 walking time (标准 threshold ≤ 300 m)"
+    assert _unescape_js(page).count(what) >= 3
     assert (tmp_path / "k.png").read_bytes()[:4] == b"\x89PNG"
     # every kept street is within a 5-minute walk of a kindergarten in this small town
     km = summary["street_km_by_band"]

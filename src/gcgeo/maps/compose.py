@@ -58,15 +58,22 @@ def category_map(
     -------
     folium.Map
     """
-    from .base import new_map, title_box
+    from .base import new_map, page_title, title_box
     from .features import areas_layer, facilities_layer
     from .layers import basemap_streets, streets_by_minutes
 
+    limit = category.get("max_distance_m")
+    what = (
+        f"{category.get('name_zh', category['id'])} {category.get('name_en', '')} "
+        "步行时间 walking time" + (f" (标准 threshold ≤ {float(limit):g} m)" if limit else "")
+    )
     m = new_map(edges, tiles=tiles, tianditu_key=tianditu_key, offline=offline)
+    page_title(m, what)
+    title_box(m, what)  # every map names its category and threshold
     for note in notes:
         title_box(m, note)
     basemap_streets(edges, m)
-    streets_by_minutes(edges, "walk_min", m)
+    streets_by_minutes(edges, "walk_min", m, name=what)
     for layer, (title, colour) in AREA_STYLE.items():
         if areas and layer in areas:
             areas_layer(areas[layer], m, name=title, colour=colour)
