@@ -150,16 +150,24 @@ def open_study(
             clip_buffer if area is not None else None,
         )
         entry = _cache.load_study_entry(root, osm_path, entry_settings)
+    timings: dict[str, float] = {}
+    t_stage = time.perf_counter()
     if entry is not None:
         net, osm_fac, osm_summary = entry.network, entry.facilities, entry.osm_summary
         osm_summary["file"] = str(osm_path)
         net.report["source_file"] = str(osm_path)
+        timings["cache_load"] = time.perf_counter() - t0
     else:
         osm = read_osm(osm_path, clip=area, whole_ways=True)
+        timings["read"] = time.perf_counter() - t_stage
+        t_stage = time.perf_counter()
         net = build_network(
             osm, crs=crs, include_private=include_private, include_trunk=include_trunk
         )
+        timings["network"] = time.perf_counter() - t_stage
+        t_stage = time.perf_counter()
         osm_fac = facilities_from_osm(osm, cat)
+        timings["facilities"] = time.perf_counter() - t_stage
         osm_summary = osm.summary()
         if osm_summary.get("clip") is not None:
             osm_summary["clip"]["buffer_m"] = float(clip_buffer)
@@ -191,5 +199,7 @@ def open_study(
             "dir": str(root) if root is not None else None,
             "seconds": round(time.perf_counter() - t0, 3),
         },
+        #: wall time of each stage (s): read, network, facilities (or cache_load on a hit)
+        "timings_s": {k: round(v, 4) for k, v in timings.items()},
     }
     return Study(net, fac, cat, meta)

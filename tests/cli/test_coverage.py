@@ -83,3 +83,22 @@ def test_coverage_with_origin_layer_and_boundary_errors(town: Path, tmp_path: Pa
         run("coverage", "--osm", str(town), "--population", "pop", "--out", str(tmp_path / "o")),
         "--origins",
     )
+
+
+def test_coverage_reports_where_the_time_goes(town: Path, tmp_path: Path) -> None:
+    """--json and run.json carry per-stage wall times (issue 13: read, network, facilities,
+    snap, search, write); a cached run reports cache_load instead of the first three."""
+    out = tmp_path / "cov"
+    args = ["coverage", "--osm", str(town), "--categories", "kindergarten,primary_school",
+            "--cell", "100", "--origin-rule", "all", "--json", "--out", str(out)]  # fmt: skip
+    r = run(*args, "--no-cache")
+    assert r.exit_code == 0, r.output
+    timings = json.loads(r.output)["timings_s"]
+    assert set(timings) == {"read", "network", "facilities", "snap", "search", "write"}
+    assert all(v >= 0 for v in timings.values())
+    on_disk = json.loads((out / "run.json").read_text(encoding="utf-8"))["timings_s"]
+    assert on_disk == timings
+    assert run(*args, "--cache", str(tmp_path / "c"), "--overwrite").exit_code == 0
+    r = run(*args, "--cache", str(tmp_path / "c"), "--overwrite")  # second run: a cache hit
+    assert r.exit_code == 0, r.output
+    assert set(json.loads(r.output)["timings_s"]) == {"cache_load", "snap", "search", "write"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -77,7 +78,14 @@ def coverage(
         )
         step("writing outputs")
         result.meta["threshold_basis"] = threshold_basis
-        run = {"meta": result.meta, "study": built.meta, "outputs": [str(t) for t in targets]}
+        timings = {**built.meta.get("timings_s", {}), **result.meta.get("timings_s", {})}
+        run = {
+            "timings_s": timings,
+            "meta": result.meta,
+            "study": built.meta,
+            "outputs": [str(t) for t in targets],
+        }
+        t_write = time.perf_counter()
         with output_set(out) as stage:
             write_csv(summary, stage / names[0])
             write_csv(by_area, stage / names[1])
@@ -88,6 +96,8 @@ def coverage(
                 styles=coverage_styles(origins_out, chosen),
                 more_layers={"facilities": facilities_in(built.facilities, chosen)},
             )
+            # run.json carries the write time of the other outputs (itself excluded)
+            timings["write"] = round(time.perf_counter() - t_write, 4)
             atomic_write_text(
                 stage / names[3], json.dumps(run, ensure_ascii=False, indent=2, default=str)
             )
