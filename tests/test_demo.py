@@ -207,7 +207,7 @@ def test_cli_demo_writes_labelled_outputs(tmp_path: Path) -> None:
     cov = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
     assert (cov["data_note"] == DEMO_LABEL).all()
     assert len(cov) == 13 and cov["share"].between(0, 1).all()
-    origins = gpd.read_file(out / "origins.gpkg")
+    origins = gpd.read_file(out / "origins.gpkg", layer="origins")
     assert (origins["data_note"] == DEMO_LABEL).all()
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["label"] == DEMO_LABEL and run["synthetic_demo"] is True

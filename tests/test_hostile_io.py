@@ -261,7 +261,7 @@ def _signature(out: Path) -> tuple | None:
     assert {p.name for p in out.iterdir()} == names, sorted(p.name for p in out.iterdir())
     run_json = json.loads((out / "run.json").read_text(encoding="utf-8"))
     return ((out / "coverage.csv").read_bytes(), (out / "coverage_by_area.csv").read_bytes(),
-            run_json["outputs"], len(__import__("geopandas").read_file(out / "origins.gpkg")))  # fmt: skip
+            run_json["outputs"], len(__import__("geopandas").read_file(out / "origins.gpkg", layer="origins")))  # fmt: skip
 
 
 def _gcgeo(*args: str) -> list[str]:

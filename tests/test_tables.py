@@ -128,7 +128,7 @@ def test_four_formats_give_the_same_coverage(town: Path, tmp_path: Path) -> None
         r = coverage(town, f(tmp_path), out)
         assert r.exit_code == 0, r.output
         summary = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig")
-        origins = gpd.read_file(out / "origins.gpkg")
+        origins = gpd.read_file(out / "origins.gpkg", layer="origins")
         tables.append((summary, origins))
     summary, origins = tables[0]
     assert list(summary["origins"]) == [4, 4]

@@ -21,7 +21,7 @@ def test_coverage_writes_outputs(town: Path, tmp_path: Path) -> None:
     assert list(summary["category"]) == ["kindergarten", "primary_school"]
     assert set(summary.columns) >= {"threshold_m", "origins", "covered", "share", "origin_rule"}
     assert (summary["origins"] == 9).all() and (summary["origin_rule"] == "all").all()
-    origins = gpd.read_file(out / "origins.gpkg")
+    origins = gpd.read_file(out / "origins.gpkg", layer="origins")
     assert len(origins) == 9
     assert {"dist_kindergarten_m", "dist_primary_school_m", "lc_completeness"} <= set(
         origins.columns
