@@ -1,0 +1,69 @@
+"""CategoryState.add_facility against a full recomputation (the oracle), on real OSM.
+
+On the Beijing sample, facilities are added one by one at random street points (some on the
+same segment as an origin, some beyond the snap distance); after every addition the node
+distances, the origins' distances and the set of origins reported as changed must equal a
+full multi-source search over all facilities so far.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gcgeo.engine import node_distances, point_distances
+from gcgeo.incremental import CategoryState
+from gcgeo.network import load_network
+from gcgeo.snap import Snap, snap_points
+
+LIMIT_M = 800.0
+
+
+def _random_points(net, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Points beside random street segments (up to 40 m off the line)."""
+    e = rng.integers(0, len(net.edges), n)
+    geoms = net.edges.geometry.values[e]
+    t = rng.random(n)
+    pts = np.array([g.interpolate(tt, normalized=True).coords[0] for g, tt in zip(geoms, t)])
+    return pts + rng.normal(0.0, 15.0, size=pts.shape)
+
+
+def test_adding_facilities_equals_full_recomputation(beijing_osm: Path) -> None:
+    net = load_network(beijing_osm)
+    rng = np.random.default_rng(13)
+    origins = snap_points(net, _random_points(net, rng, 400), 50.0)
+    start = snap_points(net, _random_points(net, rng, 3), 50.0)
+    state = CategoryState(net, start, origins, LIMIT_M)
+    previous = state.points.distance.copy()
+    adds = _random_points(net, rng, 25)
+    adds[5] += 5000.0  # far from every street: unsnapped, changes nothing
+    adds[7] = net.edges.geometry.values[origins.edge[0]].interpolate(0.5, normalized=True).coords[0]
+    for k, xy in enumerate(adds):
+        one = snap_points(net, xy[None, :], 50.0)
+        changed = state.add_facility(one)
+        full_nodes = node_distances(net, state.sources, limit=LIMIT_M)
+        full = point_distances(net, full_nodes, origins, state.sources)
+        np.testing.assert_allclose(state.nodes.dist, full_nodes.dist, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(state.points.distance, full.distance, rtol=0, atol=1e-9)
+        want = np.flatnonzero(full.distance < previous - 1e-9)
+        assert changed.tolist() == want.tolist(), k
+        if k == 5:
+            assert not one.ok[0] and len(changed) == 0
+        # the nearest facility named is one at that distance
+        found = np.isfinite(state.points.distance)
+        assert (state.points.source[found] >= 0).all()
+        previous = full.distance.copy()
+    assert (
+        np.isfinite(state.points.distance).sum()
+        > np.isfinite(CategoryState(net, start, origins, LIMIT_M).points.distance).sum()
+    )
+
+
+def test_add_facility_takes_one_point(beijing_osm: Path) -> None:
+    net = load_network(beijing_osm)
+    empty = Snap(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+    state = CategoryState(net, empty, empty, LIMIT_M)
+    with pytest.raises(ValueError, match="one snapped facility"):
+        state.add_facility(empty)
