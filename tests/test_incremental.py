@@ -67,3 +67,56 @@ def test_add_facility_takes_one_point(beijing_osm: Path) -> None:
     state = CategoryState(net, empty, empty, LIMIT_M)
     with pytest.raises(ValueError, match="one snapped facility"):
         state.add_facility(empty)
+
+
+def test_random_adds_and_removals_equal_full_recomputation(beijing_osm: Path) -> None:
+    """A random sequence of additions and removals (including a facility just added, one
+    on an origin's own street, and removing the same one twice is refused)."""
+    net = load_network(beijing_osm)
+    rng = np.random.default_rng(31)
+    origins = snap_points(net, _random_points(net, rng, 500), 50.0)
+    state = CategoryState(net, snap_points(net, _random_points(net, rng, 12), 50.0), origins,
+                          LIMIT_M)  # fmt: skip
+    previous = state.points.distance.copy()
+    removed: set[int] = set()
+    grew = shrank = 0
+    for step in range(40):
+        live = [i for i in range(len(state.sources)) if i not in removed
+                and state.sources.ok[i]]  # fmt: skip
+        if step % 3 == 2 and live:
+            i = int(rng.choice(live))
+            changed = state.remove_facility(i)
+            removed.add(i)
+        else:
+            xy = _random_points(net, rng, 1)
+            if step == 4:  # on the street of the first origin
+                g = net.edges.geometry.values[origins.edge[0]]
+                xy = np.array([g.interpolate(0.3, normalized=True).coords[0]])
+            changed = state.add_facility(snap_points(net, xy, 50.0))
+        full_nodes = node_distances(net, state.sources, limit=LIMIT_M)
+        full = point_distances(net, full_nodes, origins, state.sources)
+        np.testing.assert_allclose(state.nodes.dist, full_nodes.dist, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(state.points.distance, full.distance, rtol=0, atol=1e-9)
+        moved = np.flatnonzero(~np.isclose(full.distance, previous, rtol=0, atol=1e-9)
+                               & ~(np.isinf(full.distance) & np.isinf(previous)))  # fmt: skip
+        assert sorted(changed.tolist()) == moved.tolist(), step
+        grew += int((full.distance < previous - 1e-9).sum())
+        shrank += int((full.distance > previous + 1e-9).sum())
+        previous = full.distance.copy()
+    assert grew > 0 and shrank > 0  # both kinds of change happened
+    with pytest.raises(ValueError, match="no facility"):
+        state.remove_facility(len(state.sources))
+
+
+def test_removing_the_only_facility_leaves_nothing_in_reach(beijing_osm: Path) -> None:
+    net = load_network(beijing_osm)
+    rng = np.random.default_rng(5)
+    origins = snap_points(net, _random_points(net, rng, 200), 50.0)
+    state = CategoryState(net, snap_points(net, _random_points(net, rng, 1), 50.0), origins,
+                          LIMIT_M)  # fmt: skip
+    reached = np.flatnonzero(np.isfinite(state.points.distance))
+    assert len(reached) > 0
+    changed = state.remove_facility(0)
+    assert changed.tolist() == reached.tolist()
+    assert np.isinf(state.nodes.dist).all() and (state.nodes.source == -1).all()
+    assert np.isinf(state.points.distance).all()

@@ -1,4 +1,5 @@
-"""One category's walking distances kept up to date as facilities are added (issue 13).
+"""One category's walking distances kept up to date as facilities are added or removed
+(issue 13).
 
 :class:`CategoryState` holds the node distances and nearest facility of one category
 (:func:`gcgeo.engine.node_distances`) and the origins' distances
@@ -14,8 +15,12 @@ exactly without a full recomputation:
 
 The work per addition grows with the streets within the limit, not with the network.
 
+:meth:`CategoryState.remove_facility` searches again only the nodes the removed facility
+was nearest to, starting from the nodes around them and from the other facilities on their
+streets.
+
 A full :func:`~gcgeo.engine.node_distances` over all facilities is the test oracle
-(``tests/test_incremental.py``). Removing facilities and adding links are not covered yet.
+(``tests/test_incremental.py``). Adding links is not covered yet.
 """
 
 from __future__ import annotations
@@ -79,30 +84,32 @@ class CategoryState:
         self._start = np.searchsorted(ends[order], np.arange(net.n_nodes + 1))
 
     def _local_graph(
-        self, local: np.ndarray, u: int, v: int, snap: Snap, length: float
-    ) -> tuple[Any, np.ndarray]:
-        """The street graph induced on the sorted nodes ``local``, plus one virtual row
-        (index ``len(local)``) for the new facility, built from the CSR arrays directly."""
+        self, local: np.ndarray, row_cols: np.ndarray, row_w: np.ndarray, row_len: np.ndarray
+    ) -> Any:
+        """The street graph induced on the sorted nodes ``local``, plus virtual rows
+        ``len(local) + r`` (no entry points into them): row ``r`` holds ``row_len[r]``
+        entries of ``row_cols``/``row_w`` (global node ids, distinct within a row).
+        Built from the CSR arrays directly."""
         import scipy.sparse as sp
 
         g = self.net.graph
-        self._pos[local] = np.arange(len(local))
+        m = len(local)
+        self._pos[local] = np.arange(m)
         lo, hi = g.indptr[local], g.indptr[local + 1]
         counts = hi - lo
         take = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         cols = self._pos[g.indices[take]]
         keep = cols >= 0
-        row_of = np.repeat(np.arange(len(local)), counts)[keep]
-        at = self._pos[[u, v]]
+        row_of = np.repeat(np.arange(m), counts)[keep]
+        virtual_cols = self._pos[row_cols]
         self._pos[local] = -1
-        t, leg = float(snap.offset[0]), float(snap.leg[0])
         indptr = np.concatenate(
-            [np.searchsorted(row_of, np.arange(len(local) + 1)), [keep.sum() + 2]]
+            [np.searchsorted(row_of, np.arange(m + 1)), keep.sum() + np.cumsum(row_len)]
         )
-        indices = np.concatenate([cols[keep], at])  # two distinct ends: nothing is summed
-        data = np.concatenate([g.data[take][keep], [leg + t, leg + (length - t)]])
-        n = len(local) + 1
-        return sp.csr_matrix((data, indices, indptr), shape=(n, n)), at
+        indices = np.concatenate([cols[keep], virtual_cols])
+        data = np.concatenate([g.data[take][keep], row_w])
+        n = m + len(row_len)
+        return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
     def add_facility(self, snap: Snap) -> np.ndarray:
         """Add one snapped facility; return the indices of the origins whose distance changed.
@@ -125,7 +132,10 @@ class CategoryState:
         # every node a walk of <= limit reaches lies within limit of the facility's point,
         # hence within limit + length of u
         local = np.sort(self._tree.query_ball_point(net.xy[u], self.limit + length))
-        graph, at = self._local_graph(local, u, v, snap, length)
+        t, leg = float(snap.offset[0]), float(snap.leg[0])
+        graph = self._local_graph(
+            local, np.array([u, v]), np.array([leg + t, leg + (length - t)]), np.array([2])
+        )  # a segment has two distinct ends: nothing is summed
         d = dijkstra(graph, directed=True, indices=len(local), limit=self.limit)[: len(local)]
         nearer_local = d < self.nodes.dist[local]
         nodes = local[nearer_local]
@@ -151,3 +161,79 @@ class CategoryState:
         old.origin_leg[sel] = part.origin_leg[changed]
         old.source_leg[sel] = part.source_leg[changed]
         return sel
+
+    def remove_facility(self, index: int) -> np.ndarray:
+        """Remove facility ``index`` (of ``sources``); return the origins whose distance changed.
+
+        Only the nodes it was nearest to are searched again, from the nodes around them
+        (whose distances cannot change: their walks do not start at the removed facility)
+        and from the other facilities on streets touching them. Its index stays taken (the
+        facility becomes unsnapped), so other indices keep their meaning.
+        """
+        from scipy.sparse.csgraph import dijkstra
+
+        if not 0 <= index < len(self.sources):
+            raise ValueError(f"no facility {index}; there are {len(self.sources)}.")
+        net, dist, source = self.net, self.nodes.dist, self.nodes.source
+        edge = self.sources.edge.copy()
+        edge[index] = -1
+        self.sources = Snap(edge, self.sources.offset, self.sources.leg)
+        hit = np.flatnonzero(self.points.source == index)
+        area = np.flatnonzero(source == index)
+        if len(area):
+            inside = np.zeros(net.n_nodes, dtype=bool)
+            inside[area] = True
+            g = net.graph
+            lo, hi = g.indptr[area], g.indptr[area + 1]
+            counts = hi - lo
+            take = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            nb = g.indices[take]
+            rim = np.unique(nb[~inside[nb] & np.isfinite(dist[nb])])
+            # other facilities on a street with an end in the area start there too
+            others = np.flatnonzero(
+                (edge >= 0) & (inside[net.edge_u[np.maximum(edge, 0)]]
+                               | inside[net.edge_v[np.maximum(edge, 0)]])
+            )  # fmt: skip
+            e = edge[others]
+            ends = np.column_stack([net.edge_u[e], net.edge_v[e]])
+            t, leg, length = (
+                self.sources.offset[others],
+                self.sources.leg[others],
+                net.edge_length[e],
+            )
+            local = np.unique(np.concatenate([area, rim, ends.ravel()]))
+            row_cols = np.concatenate([rim, ends.ravel()])
+            row_w = np.concatenate(
+                [dist[rim], (leg[:, None] + np.column_stack([t, length - t])).ravel()]
+            )
+            row_len = np.concatenate([np.ones(len(rim), dtype=np.int64),
+                                      np.full(len(others), 2, dtype=np.int64)])  # fmt: skip
+            if not len(row_len):  # nothing left to walk from: the area is out of reach
+                dist[area], source[area] = np.inf, -1
+                return self._remeasure(hit)
+            graph = self._local_graph(local, row_cols, row_w, row_len)
+            m = len(local)
+            d, _, src = dijkstra(
+                graph, directed=True, indices=m + np.arange(len(row_len)), min_only=True,
+                limit=self.limit, return_predecessors=True,
+            )  # fmt: skip
+            row_source = np.concatenate([source[rim], others])
+            at = np.searchsorted(local, area)
+            new_src = src[at]
+            reached = np.isfinite(d[at]) & (new_src >= m)
+            dist[area] = np.where(reached, d[at], np.inf)
+            source[area] = np.where(reached, row_source[np.clip(new_src - m, 0, None)], -1)
+        return self._remeasure(hit)
+
+    def _remeasure(self, idx: np.ndarray) -> np.ndarray:
+        """Measure origins ``idx`` again; return those whose distance changed."""
+        if not len(idx):
+            return idx
+        part = point_distances(self.net, self.nodes, self.origins.take(idx), self.sources)
+        old = self.points
+        changed = part.distance != old.distance[idx]
+        old.distance[idx] = part.distance
+        old.source[idx] = part.source
+        old.origin_leg[idx] = part.origin_leg
+        old.source_leg[idx] = part.source_leg
+        return idx[changed]
