@@ -36,6 +36,12 @@ from .snap import Snap
 __all__ = ["CategoryState"]
 
 
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every position in the ranges ``[lo[i], hi[i])``, in order, and each range's length."""
+    counts = hi - lo
+    return np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum()), counts
+
+
 def _concat(a: Snap, b: Snap) -> Snap:
     return Snap(
         np.concatenate([a.edge, b.edge]),
@@ -95,9 +101,7 @@ class CategoryState:
         g = self.net.graph
         m = len(local)
         self._pos[local] = np.arange(m)
-        lo, hi = g.indptr[local], g.indptr[local + 1]
-        counts = hi - lo
-        take = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        take, counts = _ranges(g.indptr[local], g.indptr[local + 1])
         cols = self._pos[g.indices[take]]
         keep = cols >= 0
         row_of = np.repeat(np.arange(m), counts)[keep]
@@ -145,10 +149,7 @@ class CategoryState:
         o = self.origins
         hits = [self._by_node[self._start[n] : self._start[n + 1]] for n in (u, v)]
         if len(nodes):
-            lo, hi = self._start[nodes], self._start[nodes + 1]
-            counts = hi - lo
-            pos = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-            hits.append(self._by_node[pos])
+            hits.append(self._by_node[_ranges(self._start[nodes], self._start[nodes + 1])[0]])
         idx = np.unique(np.concatenate(hits))
         if not len(idx):
             return idx
@@ -184,10 +185,7 @@ class CategoryState:
             inside = np.zeros(net.n_nodes, dtype=bool)
             inside[area] = True
             g = net.graph
-            lo, hi = g.indptr[area], g.indptr[area + 1]
-            counts = hi - lo
-            take = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-            nb = g.indices[take]
+            nb = g.indices[_ranges(g.indptr[area], g.indptr[area + 1])[0]]
             rim = np.unique(nb[~inside[nb] & np.isfinite(dist[nb])])
             # other facilities on a street with an end in the area start there too
             others = np.flatnonzero(
