@@ -15,7 +15,6 @@ Everything is drawn offline from the synthetic demo network, so every picture ca
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,9 +29,9 @@ def gcgeo(*args: str) -> None:
 
 
 def screenshot(html: Path, png: Path, size: tuple[int, int] = (1400, 900)) -> None:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        raise SystemExit("Chromium is needed for the screenshots: apt-get install chromium")
+    from gcgeo.pdf import require_chromium
+
+    exe = require_chromium()
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
             [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",

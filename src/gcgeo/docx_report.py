@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .report_pages import LAYER_TITLES, REPORT_TITLE, AreaReport, people_rows
+from .report_pages import LAYER_TITLES, REPORT_TITLE, AreaReport, people_rows, worst_served
 
 __all__ = ["DOCX_FONT", "report_docx"]
 
@@ -97,10 +97,7 @@ def report_docx(
         doc.add_paragraph().add_run(f"示例数据 Synthetic: {label}").bold = True
     doc.add_heading("全区汇总 District summary", level=1)
     _table(doc, district)
-    ranked = sorted(
-        (r for r in reports if r.origins and np.isfinite(r.mean_completeness)),
-        key=lambda r: r.mean_completeness,
-    )[:3]
+    ranked = worst_served(reports)
     if ranked:
         doc.add_paragraph("服务最弱的片区 Worst-served areas (mean life-circle completeness):")
         for r in ranked:

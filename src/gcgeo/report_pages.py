@@ -30,6 +30,7 @@ __all__ = [
     "index_html",
     "print_html",
     "people_rows",
+    "worst_served",
     "REPORT_TITLE",
 ]
 
@@ -116,11 +117,24 @@ def _confidence_note(confidence: str, source: str) -> str:
     )
 
 
-def _median_cell(r: Any) -> str:
-    """The median as the page shows it: ``"> 990 m"`` when beyond the search limit."""
+def _median_text(r: Any) -> str:
+    """The median as people read it (plain text): ``"> 990 m"`` beyond the search limit."""
     if bool(getattr(r, "median_beyond_limit", False)):
-        return _e(getattr(r, "median_text", None) or "> search limit")
+        return str(getattr(r, "median_text", None) or "> search limit")
     return "—" if pd.isna(r.median_dist_m) else f"{r.median_dist_m:,.0f}"
+
+
+def _share(v: float) -> str:
+    """A share as people read it: 0.1 %, "—" when there is none."""
+    return "—" if pd.isna(v) else f"{v:.1%}"
+
+
+def worst_served(reports: Sequence[AreaReport], count: int = 3) -> list[AreaReport]:
+    """The ``count`` areas with origins and the lowest mean completeness, lowest first."""
+    return sorted(
+        (r for r in reports if r.origins and np.isfinite(r.mean_completeness)),
+        key=lambda r: r.mean_completeness,
+    )[:count]
 
 
 def people_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
@@ -141,11 +155,7 @@ def people_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         row += [f"{r.population:,.0f}"] if weighted else []
         row += [f"{r.covered}"]
         row += [f"{r.covered_population:,.0f}"] if has_cov_pop else []
-        if bool(getattr(r, "median_beyond_limit", False)):
-            med = str(getattr(r, "median_text", None) or "> search limit")
-        else:
-            med = "—" if pd.isna(r.median_dist_m) else f"{r.median_dist_m:,.0f}"
-        row += ["—" if pd.isna(r.share) else f"{r.share:.1%}", med]
+        row += [_share(r.share), _median_text(r)]
         rows.append(row)
     return headers, rows
 
@@ -165,8 +175,8 @@ def _table_html(table: pd.DataFrame) -> str:
     )
     rows = []
     for r in table.itertuples():
-        share = "—" if pd.isna(r.share) else f"{r.share:.1%}"
-        med = _median_cell(r)
+        share = _share(r.share)
+        med = _e(_median_text(r))
         status = _STATUS.get(str(r.threshold_status), _e(r.threshold_status))
         rows.append(
             f"<tr data-category='{_e(r.category)}'><td class='l'>{_e(r.name_zh)} {_e(r.name_en)}</td>"
@@ -294,10 +304,6 @@ def _footer(label: str | None) -> str:
     )
 
 
-def _share(v: float) -> str:
-    return "—" if pd.isna(v) else f"{v:.1%}"
-
-
 def district_summary_html(
     district: pd.DataFrame,
     reports: Sequence[AreaReport],
@@ -331,10 +337,7 @@ def district_summary_html(
             f"<tr><td class='l'><b>平均完整度 Mean completeness</b></td><td></td>{comp}</tr>"
             "</table>"
         )
-    ranked = sorted(
-        (r for r in reports if r.origins and np.isfinite(r.mean_completeness)),
-        key=lambda r: r.mean_completeness,
-    )[:worst]
+    ranked = worst_served(reports, worst)
     if ranked:
         items = "".join(
             f"<li><a href='{link_path(r.filename)}'>{_e(r.name_zh)} {_e(r.name_en)}</a> — "
