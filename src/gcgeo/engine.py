@@ -21,6 +21,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from . import settings
+from .contract import search
 from .network import StreetNetwork
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
@@ -158,7 +159,9 @@ def snap_category(
     return snap_points(net, xy, max_snap)
 
 
-def node_distances(net: StreetNetwork, sources: Snap, limit: float = np.inf) -> NodeDistances:
+def node_distances(
+    net: StreetNetwork, sources: Snap, limit: float = np.inf, *, contracted: bool = True
+) -> NodeDistances:
     """Multi-source Dijkstra from snapped sources to every street node.
 
     Parameters
@@ -168,6 +171,10 @@ def node_distances(net: StreetNetwork, sources: Snap, limit: float = np.inf) -> 
         Snapped facilities (unsnapped ones are ignored).
     limit : float
         Stop searching beyond this walking distance (m).
+    contracted : bool
+        Search the contracted graph (:mod:`gcgeo.contract`, the default) and
+        expand to every node; ``False`` searches the full segment graph (the
+        reference the contracted search is tested against).
 
     Returns
     -------
@@ -176,6 +183,19 @@ def node_distances(net: StreetNetwork, sources: Snap, limit: float = np.inf) -> 
     n = net.n_nodes
     if not sources.ok.any():
         return NodeDistances(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), limit)
+    ok = np.flatnonzero(sources.ok)
+    if contracted:
+        e = sources.edge[ok]
+        dist, pos = search(
+            net.contraction,
+            e,
+            sources.offset[ok],
+            sources.leg[ok],
+            net.edge_length[e],
+            limit=limit,
+        )
+        source = np.where(pos >= 0, ok[np.maximum(pos, 0)], -1).astype(np.int64)
+        return NodeDistances(dist, source, limit)
     aug, ok = augmented_graph(net, sources)
     virtual = n + np.arange(len(ok))
     dist, _pred, src = dijkstra(

@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import settings
 from ._errors import EmptyNetworkError, InputError
+from .contract import Contraction, contract
 from .osm import OSMData, read_osm
 from .walk_filter import WALK_HIGHWAYS, walk_decision
 
@@ -146,6 +147,11 @@ class StreetNetwork:
         COO→CSR conversion would otherwise add them up.
         """
         return _csr(self.edge_u, self.edge_v, self.edge_length, self.n_nodes)
+
+    @cached_property
+    def contraction(self) -> Contraction:
+        """The contracted search graph (:mod:`gcgeo.contract`), built once per network."""
+        return contract(self.graph, self.edge_u, self.edge_v, self.xy)
 
     @cached_property
     def edge_tree(self) -> shapely.STRtree:

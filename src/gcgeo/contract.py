@@ -1,0 +1,482 @@
+"""The contracted search graph: junctions and dead ends as nodes, chains as edges.
+
+Most nodes of a real OSM street network are shape nodes with exactly two
+neighbours (62 % of Helsinki's walkable nodes, 65 % of the Beijing sample's).
+:class:`Contraction` keeps every node whose number of distinct neighbours is not
+two (junctions and dead ends, the *kept* nodes) and replaces each maximal run
+of two-neighbour nodes between them by one *chain* with the summed length.
+Every full node and every street segment is placed on its chain by offset, so
+distances found on the small graph are expanded back to every full node
+exactly: an inner node at offset ``o`` of a chain ``A → B`` of length ``L`` is
+``min(d(A) + o, d(B) + L - o)``, or nearer still to a source on the same chain.
+
+The street network keeps its full geometry for snapping, maps and isochrones;
+only the searches run on the contracted graph. Building is vectorised (pointer
+jumping along the chains, no Python loop over nodes) and happens once per
+network (:attr:`gcgeo.network.StreetNetwork.contraction`).
+
+The kept nodes are numbered along a Z-order (Morton) curve of their
+coordinates, so neighbours in space are neighbours in memory; see
+``benchmarks/bench_engine.py`` for what that and the contraction gain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+__all__ = ["Contraction", "Starts", "contract", "morton_order", "search"]
+
+
+@dataclass(frozen=True)
+class Starts:
+    """Points on street segments, placed on the contracted graph.
+
+    Attributes
+    ----------
+    chain : ndarray of int
+        The chain each point lies on.
+    to_a, to_b : ndarray of float
+        Walking distance along the chain from the point to its ``a`` and ``b`` ends.
+    off_u, off_v : ndarray of float
+        Offsets along the chain of the point's segment's ``u`` and ``v`` ends.
+    cost_u, cost_v : ndarray of float
+        Walking distance from the point to those two ends along its own segment.
+    """
+
+    chain: np.ndarray
+    to_a: np.ndarray
+    to_b: np.ndarray
+    off_u: np.ndarray
+    off_v: np.ndarray
+    cost_u: np.ndarray
+    cost_v: np.ndarray
+
+    def take(self, idx: np.ndarray) -> Starts:
+        """The starts of a subset of points."""
+        return Starts(
+            self.chain[idx],
+            self.to_a[idx],
+            self.to_b[idx],
+            self.off_u[idx],
+            self.off_v[idx],
+            self.cost_u[idx],
+            self.cost_v[idx],
+        )
+
+
+@dataclass(frozen=True)
+class Contraction:
+    """A street graph contracted to its junctions and dead ends.
+
+    Attributes
+    ----------
+    graph : csr_matrix, shape (k, k)
+        Symmetric; one entry per pair of kept nodes, the shortest chain between them.
+    kept : ndarray of int, shape (k,)
+        Full node index of each contracted node (in search order).
+    knode : ndarray of int, shape (n,)
+        Contracted index of each full node; ``-1`` for inner (two-neighbour) nodes.
+    chain_a, chain_b : ndarray of int, shape (c,)
+        Contracted index of each chain's two ends (equal for a loop).
+    chain_len : ndarray of float, shape (c,)
+        Length of each chain (m): the sum of its shortest segments.
+    node_chain : ndarray of int, shape (n,)
+        Chain of each inner node, ``-1`` for kept nodes.
+    node_off : ndarray of float, shape (n,)
+        Offset (m) of each inner node from its chain's ``a`` end.
+    edge_chain, edge_off_u, edge_off_v : ndarray, shape (n_edges,)
+        For each street segment (row of ``net.edges``): its chain and the
+        offsets of its ``u`` and ``v`` ends along it.
+    chain_ptr, chain_nodes : ndarray of int
+        Inner nodes of chain ``c`` are ``chain_nodes[chain_ptr[c]:chain_ptr[c + 1]]``.
+    """
+
+    graph: sp.csr_matrix
+    kept: np.ndarray
+    knode: np.ndarray
+    chain_a: np.ndarray
+    chain_b: np.ndarray
+    chain_len: np.ndarray
+    node_chain: np.ndarray
+    node_off: np.ndarray
+    edge_chain: np.ndarray
+    edge_off_u: np.ndarray
+    edge_off_v: np.ndarray
+    chain_ptr: np.ndarray
+    chain_nodes: np.ndarray
+
+    @property
+    def n_kept(self) -> int:
+        return len(self.kept)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.knode)
+
+    def starts(self, edge: np.ndarray, offset: np.ndarray, edge_length: np.ndarray) -> Starts:
+        """Where points on segments meet their chain's two ends.
+
+        A point at ``offset`` from the ``u`` end of segment ``edge`` (of length
+        ``edge_length``, which may exceed the chain's own step when a longer
+        parallel segment joins the same two nodes) leaves its chain at ``a`` or
+        ``b``, through ``u`` or ``v``, whichever is shorter.
+        """
+        c = self.edge_chain[edge]
+        ou = self.edge_off_u[edge]
+        ov = self.edge_off_v[edge]
+        length = self.chain_len[c]
+        cu = np.clip(np.asarray(offset, dtype=float), 0.0, edge_length)
+        cv = edge_length - cu
+        return Starts(
+            chain=c,
+            to_a=np.minimum(cu + ou, cv + ov),
+            to_b=np.minimum(cu + (length - ou), cv + (length - ov)),
+            off_u=ou,
+            off_v=ov,
+            cost_u=cu,
+            cost_v=cv,
+        )
+
+    def augmented(self, starts: Starts, cost: np.ndarray | float = 0.0) -> sp.csr_matrix:
+        """The contracted graph plus one virtual source row per start point.
+
+        Row ``k + i`` has an entry to each end of point ``i``'s chain (one for a
+        loop, the shorter way round), weighted ``cost + to_a`` and ``cost +
+        to_b``; nothing points into a virtual row, so a directed search may
+        start at one but never pass through one.
+        """
+        k = self.n_kept
+        chain = starts.chain
+        to_a = starts.to_a + cost
+        to_b = starts.to_b + cost
+        a = self.chain_a[chain]
+        b = self.chain_b[chain]
+        loop = a == b
+        w_a = np.where(loop, np.minimum(to_a, to_b), to_a)
+        cnt = np.where(loop, 1, 2)
+        cols = np.column_stack([a, b]).ravel()
+        w = np.column_stack([w_a, to_b]).ravel()
+        keep = np.column_stack([np.ones(len(a), dtype=bool), ~loop]).ravel()
+        base = self.graph
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(cnt)])
+        indices = np.concatenate([base.indices, cols[keep]]).astype(base.indices.dtype)
+        data = np.concatenate([base.data, w[keep]])
+        m = k + len(chain)
+        return sp.csr_matrix((data, indices, indptr), shape=(m, m))
+
+    def values_at(
+        self,
+        dist_k: np.ndarray,
+        row: np.ndarray,
+        node: np.ndarray,
+        start: Starts | None = None,
+    ) -> np.ndarray:
+        """Distance from search ``row`` to full ``node``, for broadcast index arrays.
+
+        Parameters
+        ----------
+        dist_k : ndarray, shape (rows, k)
+            Distances at the kept nodes, one search per row.
+        row, node : ndarray of int
+            Broadcastable: e.g. ``rows[:, None]`` and ``nodes[None, :]``.
+        start : Starts, optional
+            Where each row's search started (indexed by ``row``), when rows start
+            at points: a node on the start's own chain is also reached along it.
+        """
+        kn = self.knode[node]
+        c = self.node_chain[node]
+        o = self.node_off[node]
+        cc = np.maximum(c, 0)
+        via = np.minimum(
+            dist_k[row, self.chain_a[cc]] + o,
+            dist_k[row, self.chain_b[cc]] + (self.chain_len[cc] - o),
+        )
+        out = np.where(kn >= 0, dist_k[row, np.maximum(kn, 0)], via)
+        if start is not None:
+            same = (c >= 0) & (c == start.chain[row])
+            direct = np.minimum(
+                start.cost_u[row] + np.abs(o - start.off_u[row]),
+                start.cost_v[row] + np.abs(o - start.off_v[row]),
+            )
+            out = np.where(same, np.minimum(out, direct), out)
+        return out
+
+    def expand(
+        self,
+        dist_k: np.ndarray,
+        src_k: np.ndarray,
+        emitters: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distances at every full node from distances at the kept nodes.
+
+        Parameters
+        ----------
+        dist_k, src_k : ndarray, shape (k,)
+            Distance and source at each contracted node.
+        emitters : (chain, offset, cost, source), optional
+            Sources that lie on chains: a source reaches an inner node of its
+            own chain at ``cost + |offset - node offset|`` without leaving it.
+
+        Returns
+        -------
+        dist, source : ndarray, shape (n,)
+        """
+        n = self.n_nodes
+        dist = np.empty(n)
+        src = np.empty(n, dtype=src_k.dtype)
+        dist[self.kept] = dist_k
+        src[self.kept] = src_k
+        inner = self.chain_nodes
+        c = self.node_chain[inner]
+        o = self.node_off[inner]
+        a = self.chain_a[c]
+        b = self.chain_b[c]
+        via_a = dist_k[a] + o
+        via_b = dist_k[b] + (self.chain_len[c] - o)
+        use_a = via_a <= via_b
+        best = np.where(use_a, via_a, via_b)
+        best_src = np.where(use_a, src_k[a], src_k[b])
+        if emitters is not None and len(emitters[0]):
+            ec, eo, ecost, esrc = emitters
+            cnt = self.chain_ptr[ec + 1] - self.chain_ptr[ec]
+            has = np.flatnonzero(cnt)
+            if len(has):
+                ec, eo, ecost, esrc, cnt = ec[has], eo[has], ecost[has], esrc[has], cnt[has]
+                e = np.repeat(np.arange(len(ec)), cnt)
+                pos = np.repeat(self.chain_ptr[ec] - (np.cumsum(cnt) - cnt), cnt) + np.arange(
+                    len(e)
+                )  # positions in chain_nodes (= positions in ``inner``)
+                d = ecost[e] + np.abs(o[pos] - eo[e])
+                s = esrc[e]
+                pick = np.lexsort((s, d, pos))
+                pos, d, s = pos[pick], d[pick], s[pick]
+                first = np.ones(len(pos), dtype=bool)
+                first[1:] = pos[1:] != pos[:-1]
+                pos, d, s = pos[first], d[first], s[first]
+                better = d < best[pos]
+                best[pos[better]] = d[better]
+                best_src[pos[better]] = s[better]
+        dist[inner] = best
+        src[inner] = best_src
+        return dist, src
+
+
+def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Permutation sorting points along a Z-order (Morton) curve.
+
+    Both axes share one scale (the larger span maps to 16 bits), so the curve's
+    cells are square.
+    """
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    x0, y0 = float(x.min()), float(y.min())
+    span = max(float(x.max()) - x0, float(y.max()) - y0)
+    scale = 65535.0 / span if span > 0 else 0.0
+
+    def quant(a: np.ndarray, lo: float) -> np.ndarray:
+        return np.round((a - lo) * scale).astype(np.uint64)
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+    code = spread(quant(x, x0)) | (spread(quant(y, y0)) << np.uint64(1))
+    return np.argsort(code, kind="stable")
+
+
+def contract(
+    graph: sp.csr_matrix,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    xy: np.ndarray | None = None,
+) -> Contraction:
+    """Contract a symmetric street graph (one entry per node pair, no self-loops).
+
+    Parameters
+    ----------
+    graph : csr_matrix, shape (n, n)
+        :attr:`gcgeo.network.StreetNetwork.graph`.
+    edge_u, edge_v : ndarray of int
+        The street segments (parallel ones included) to place on chains.
+    xy : ndarray, shape (n, 2), optional
+        Node coordinates; kept nodes are then numbered in Morton order.
+    """
+    n = graph.shape[0]
+    indptr = graph.indptr.astype(np.int64)
+    head = graph.indices.astype(np.int64)
+    w = graph.data.astype(float)
+    n_arcs = len(head)
+    tail = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    deg = np.diff(indptr)
+    kept = deg != 2
+    # rings with no junction at all: keep their lowest node so every ring has an end
+    inner = ~kept
+    ii = inner[tail] & inner[head]
+    if ii.any():
+        sub = sp.csr_matrix((np.ones(int(ii.sum())), (tail[ii], head[ii])), shape=(n, n))
+        _, lab = connected_components(sub, directed=False)
+        nodes_per = np.bincount(lab[inner], minlength=n)
+        arcs_per = np.bincount(lab[tail[ii]], minlength=n)
+        ring = (nodes_per > 0) & (arcs_per == 2 * nodes_per)
+        if ring.any():
+            cand = np.flatnonzero(inner & ring[lab])
+            first = np.full(n, n, dtype=np.int64)
+            np.minimum.at(first, lab[cand], cand)
+            kept[first[ring]] = True
+    if not graph.has_sorted_indices:
+        graph = graph.sorted_indices()
+        head = graph.indices.astype(np.int64)
+        w = graph.data.astype(float)
+    # entries sorted by (tail, head); the same entries by (head, tail) list each one's reverse
+    key = tail * n + head
+    rev = np.argsort(head, kind="stable")
+    # successor of arc (x -> y) at an inner y: the arc from y to its other neighbour
+    term = kept[head]
+    p0 = indptr[head]
+    succ = np.where(head[np.minimum(p0, n_arcs - 1)] != tail, p0, p0 + 1)
+    succ = np.where(term, np.arange(n_arcs), succ)
+    # pointer jumping: jump -> the chain's last arc, rem = length from this arc's head to its end
+    jump = succ
+    rem = np.where(term, 0.0, w[succ])
+    live = np.flatnonzero(~term[jump])
+    while len(live):
+        j = jump[live]
+        rem[live] += rem[j]
+        jump[live] = jump[j]
+        live = live[~term[jump[live]]]
+    start = np.flatnonzero(kept[tail])
+    canon = start[start < rev[jump[start]]]
+    n_chain = len(canon)
+    chain_of_end = np.full(n_arcs, -1, dtype=np.int64)
+    chain_of_end[jump[canon]] = np.arange(n_chain)
+    chain_len = w[canon] + rem[canon]
+    chain_a_full = tail[canon]
+    chain_b_full = head[jump[canon]]
+    # every arc on its chain: chain, offsets of its tail and head from the chain's a end
+    fwd = chain_of_end[jump] >= 0
+    r = rev
+    arc_chain = np.where(fwd, chain_of_end[jump], chain_of_end[jump[r]])
+    off_head_fwd = chain_len[np.maximum(arc_chain, 0)] - rem
+    off_tail_rev = chain_len[np.maximum(arc_chain, 0)] - rem[r]
+    arc_len = chain_len[np.maximum(arc_chain, 0)]
+    # rounding may leave an end a hair outside its chain: clip to [0, L]
+    arc_off_tail = np.clip(np.where(fwd, off_head_fwd - w, off_tail_rev), 0.0, arc_len)
+    arc_off_head = np.clip(np.where(fwd, off_head_fwd, off_tail_rev - w), 0.0, arc_len)
+    # numbering of kept nodes
+    kept_idx = np.flatnonzero(kept)
+    if xy is not None and len(kept_idx):
+        kept_idx = kept_idx[morton_order(xy[kept_idx, 0], xy[kept_idx, 1])]
+    knode = np.full(n, -1, dtype=np.int64)
+    knode[kept_idx] = np.arange(len(kept_idx))
+    chain_a = knode[chain_a_full]
+    chain_b = knode[chain_b_full]
+    k = len(kept_idx)
+    cg = _min_pair_csr(chain_a, chain_b, chain_len, k)
+    # inner nodes: placed by their first outgoing arc
+    inner_idx = np.flatnonzero(~kept)
+    first_arc = indptr[inner_idx]
+    node_chain = np.full(n, -1, dtype=np.int64)
+    node_off = np.zeros(n)
+    node_chain[inner_idx] = arc_chain[first_arc]
+    node_off[inner_idx] = arc_off_tail[first_arc]
+    order = np.lexsort((node_off[inner_idx], node_chain[inner_idx]))
+    chain_nodes = inner_idx[order]
+    chain_ptr = np.concatenate(
+        [[0], np.cumsum(np.bincount(node_chain[inner_idx], minlength=n_chain))]
+    ).astype(np.int64)
+    # segments: the arc (u -> v) of each
+    eu = np.asarray(edge_u, dtype=np.int64)
+    ev = np.asarray(edge_v, dtype=np.int64)
+    arc = np.searchsorted(key, eu * n + ev)
+    return Contraction(
+        graph=cg,
+        kept=kept_idx,
+        knode=knode,
+        chain_a=chain_a,
+        chain_b=chain_b,
+        chain_len=chain_len,
+        node_chain=node_chain,
+        node_off=node_off,
+        edge_chain=arc_chain[arc],
+        edge_off_u=arc_off_tail[arc],
+        edge_off_v=arc_off_head[arc],
+        chain_ptr=chain_ptr,
+        chain_nodes=chain_nodes,
+    )
+
+
+def _min_pair_csr(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+    """Symmetric CSR keeping the shortest of parallel chains; loops dropped."""
+    lo = np.minimum(a, b)
+    hi = np.maximum(a, b)
+    keep = lo != hi
+    lo, hi, w = lo[keep], hi[keep], w[keep]
+    key = lo * np.int64(max(n, 1)) + hi
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    first = np.ones(len(ks), dtype=bool)
+    first[1:] = ks[1:] != ks[:-1]
+    starts = np.flatnonzero(first)
+    wmin = np.minimum.reduceat(w[order], starts) if len(starts) else w[:0]
+    sel = order[starts]
+    lo, hi = lo[sel], hi[sel]
+    return sp.csr_matrix(
+        (np.concatenate([wmin, wmin]), (np.concatenate([lo, hi]), np.concatenate([hi, lo]))),
+        shape=(n, n),
+    )
+
+
+def search(
+    con: Contraction,
+    edge: np.ndarray,
+    offset: np.ndarray,
+    cost: np.ndarray,
+    edge_length: np.ndarray,
+    limit: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-source search from points on segments; distances at every full node.
+
+    ``cost`` is each point's own leg (added to every distance from it).
+
+    Returns
+    -------
+    dist : ndarray, shape (n,)
+        ``inf`` beyond ``limit``.
+    source : ndarray of int, shape (n,)
+        Position (into the points given) of the nearest one; ``-1`` if none.
+    """
+    n = con.n_nodes
+    m = len(edge)
+    if m == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    st = con.starts(edge, offset, edge_length)
+    aug = con.augmented(st, cost)
+    k = con.n_kept
+    dist_k, _pred, src_k = dijkstra(
+        aug,
+        directed=True,
+        indices=k + np.arange(m),
+        min_only=True,
+        limit=limit,
+        return_predecessors=True,
+    )
+    dist_k = dist_k[:k]
+    src_k = np.where(src_k[:k] >= k, src_k[:k] - k, -1).astype(np.int64)
+    ids = np.arange(m, dtype=np.int64)
+    emitters = (
+        np.concatenate([st.chain, st.chain]),
+        np.concatenate([st.off_u, st.off_v]),
+        np.concatenate([cost + st.cost_u, cost + st.cost_v]),
+        np.concatenate([ids, ids]),
+    )
+    dist, src = con.expand(dist_k, src_k, emitters)
+    far = ~(dist <= limit)
+    dist[far] = np.inf
+    src[far] = -1
+    return dist, src
