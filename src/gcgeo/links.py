@@ -18,7 +18,8 @@ If ``d(p) + ℓ < d(a)`` the new distance of any node is
 path uses the new link at most once, and splitting a segment at ``p`` does
 not change any base distance). ``D(a, ·)`` or ``D(p, ·)`` comes from one
 bounded Dijkstra per link (batched, limit = the threshold) on
-:func:`gcgeo.engine.augmented_graph` with the target points as virtual rows,
+the contracted graph (:meth:`gcgeo.contract.Contraction.augmented`) with the
+target points as virtual rows,
 shared by every category; only origins not yet covered are re-evaluated.
 :func:`full_link_gain` does the same by rebuilding the graph (for checks).
 """
@@ -43,7 +44,6 @@ from .columns import POPULATION
 from .coverage import project_points
 from .engine import (
     NodeDistances,
-    augmented_graph,
     node_distances,
     point_distances,
     snap_category,
@@ -130,14 +130,21 @@ def propose_links(
     # street distance dead end -> foot, bounded, in chunks of dead ends
     limit = max(detour_ratio * max_link, detour_limit)
     dnet = np.full(len(di), np.inf)
-    rows = _chunk_rows(net.n_nodes)
+    con = net.contraction
+    kdead = con.knode[dead]
+    if (kdead < 0).any():
+        bad_node = int(dead[np.flatnonzero(kdead < 0)[0]])
+        raise InputError(
+            f"node {bad_node} is not a dead end (it has two neighbours); "
+            "pass the dead ends gcgeo.deadends finds."
+        )
+    rows = _chunk_rows(con.n_kept)
     for start in range(0, len(dead), rows):
-        src = dead[start : start + rows]
-        dist = dijkstra(net.graph, directed=False, indices=src, limit=limit)
+        dist = dijkstra(con.graph, directed=False, indices=kdead[start : start + rows], limit=limit)
         sel = np.flatnonzero((di >= start) & (di < start + rows))
         r = di[sel] - start
-        via_u = dist[r, eu[ei[sel]]] + off[sel]
-        via_v = dist[r, ev[ei[sel]]] + (elen[ei[sel]] - off[sel])
+        via_u = con.values_at(dist, r, eu[ei[sel]]) + off[sel]
+        via_v = con.values_at(dist, r, ev[ei[sel]]) + (elen[ei[sel]] - off[sel])
         dnet[sel] = np.minimum(via_u, via_v)
     ok = (gap >= _MIN_GAP_M) & (gap <= max_link) & (dnet > detour_ratio * gap)
     cand = np.flatnonzero(ok)
@@ -329,7 +336,6 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
     gains = np.zeros((k, len(cats)))
     if k == 0:
         return gains
-    n = net.n_nodes
     a = links["node"].to_numpy(np.int64)
     te = links["target_edge"].to_numpy(np.int64)
     ts = links["target_offset"].to_numpy(float)
@@ -354,16 +360,21 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
         idx = np.flatnonzero(ok & ~(base.odist[j] <= thr[j]))
         e = base.osnap.edge[idx]
         unc.append((idx, eu[e], ev[e], base.osnap.offset[idx], elen[e], base.osnap.leg[idx], e))
-    # virtual rows for the target points p (rows n .. n+k-1; every target is on an edge)
-    aug, _rows = augmented_graph(net, tsnap, legs=False)
-    rows = _chunk_rows(n + k)
+    # the target points p as virtual rows of the contracted graph (every target is on an edge)
+    con = net.contraction
+    nk = con.n_kept
+    starts = con.starts(te, ts, elen[te])
+    aug = con.augmented(starts)
+    kdead = con.knode[a]
+    rows = _chunk_rows(nk + k)
     for through, imp in (("a", A), ("p", B)):
         need = np.flatnonzero(np.isfinite(imp).any(axis=1))
         for start in range(0, len(need), rows):
             lk = need[start : start + rows]
-            src = a[lk] if through == "a" else n + lk
+            src = kdead[lk] if through == "a" else nk + lk
             lim = float(np.nanmax(np.where(np.isfinite(imp[lk]), thr - imp[lk], -np.inf)))
-            dist = dijkstra(aug, directed=True, indices=src, limit=max(lim, 0.0))[:, :n]
+            dist = dijkstra(aug, directed=True, indices=src, limit=max(lim, 0.0))
+            st = starts.take(lk) if through == "p" else None
             for j in range(len(cats)):
                 base_j = imp[lk, j]
                 live = np.flatnonzero(np.isfinite(base_j))
@@ -372,8 +383,9 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
                     continue
                 d = base.nd[j].dist
                 add = base_j[live, None]
-                du = np.minimum(d[ou][None, :], add + dist[live][:, ou])
-                dv = np.minimum(d[ov][None, :], add + dist[live][:, ov])
+                r = live[:, None]
+                du = np.minimum(d[ou][None, :], add + con.values_at(dist, r, ou[None, :], st))
+                dv = np.minimum(d[ov][None, :], add + con.values_at(dist, r, ov[None, :], st))
                 best = np.minimum(du + ot, dv + (ol - ot))
                 if through == "p":  # origins on the split segment walk straight to p
                     same = oe[None, :] == te[lk[live]][:, None]

@@ -27,7 +27,7 @@ from ._errors import InputError
 from .catalogue import Category
 from .columns import POPULATION
 from .coverage import project_points
-from .engine import augmented_graph, node_distances, point_distances, snap_category
+from .engine import node_distances, point_distances, snap_category
 from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
@@ -94,36 +94,46 @@ def coverage_matrix(
     -------
     csr_matrix of bool, shape (n_candidates, n_origins)
     """
-    n = net.n_nodes
     m = len(origins)
     is_nodes = not isinstance(candidates, Snap)
     nc = len(candidates)
     ok = np.flatnonzero(origins.ok)
     if len(ok) == 0 or nc == 0:
         return sp.csr_matrix((nc, m), dtype=bool)
-    eu, ev, elen = net.edge_u, net.edge_v, net.edge_length
-    oe, ot, oleg = origins.edge[ok], origins.offset[ok], origins.leg[ok]
+    con = net.contraction
+    elen = net.edge_length
+    oe, oleg = origins.edge[ok], origins.leg[ok]
     k = len(ok)
-    # origins as virtual rows n..n+k-1; their legs are added per chunk below
-    aug, _rows = augmented_graph(net, origins, legs=False)
+    # origins as virtual rows of the contracted graph; their legs are added per chunk below
+    starts = con.starts(oe, origins.offset[ok], elen[oe])
+    aug = con.augmented(starts)
+    nk = con.n_kept
     if not is_nodes:
         c_ok = np.flatnonzero(candidates.ok)
         ce, cf, cleg = candidates.edge[c_ok], candidates.offset[c_ok], candidates.leg[c_ok]
-        cu, cv, cl = eu[ce], ev[ce], elen[ce]
+        cu, cv, cl = net.edge_u[ce], net.edge_v[ce], elen[ce]
+        ot = origins.offset[ok]
     else:
         cand_nodes = np.asarray(candidates, dtype=np.int64)
     rows_i: list[np.ndarray] = []
     rows_c: list[np.ndarray] = []
-    chunk = int(max(1, min(512, _DENSE_CELLS // (n + k))))
+    chunk = int(max(1, min(512, _DENSE_CELLS // (nk + k))))
     for start in range(0, k, chunk):
-        sl = slice(start, start + chunk)
-        dist = dijkstra(aug, directed=True, indices=n + np.arange(k)[sl], limit=threshold)
+        sl = np.arange(start, min(start + chunk, k))
+        dist = dijkstra(aug, directed=True, indices=nk + sl, limit=threshold)
+        r = (sl - start)[:, None]
         legs = oleg[sl][:, None]
+        # rows of ``dist`` are chunk positions; ``starts`` is indexed by origin position
+        st = starts.take(sl)
         if is_nodes:
-            d = dist[:, cand_nodes] + legs
+            d = con.values_at(dist, r, cand_nodes[None, :], st) + legs
             oi, ci = np.nonzero(d <= threshold)
         else:
-            d = np.minimum(dist[:, cu] + cf, dist[:, cv] + (cl - cf)) + cleg + legs
+            d = np.minimum(
+                con.values_at(dist, r, cu[None, :], st) + cf,
+                con.values_at(dist, r, cv[None, :], st) + (cl - cf),
+            )
+            d = d + cleg + legs
             same = oe[sl][:, None] == ce[None, :]
             direct = np.abs(ot[sl][:, None] - cf[None, :]) + cleg + legs
             d = np.where(same, np.minimum(d, direct), d)
