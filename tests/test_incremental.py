@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from drawn import at, drawn_town, idx
 
+from gcgeo._errors import ScenarioError
 from gcgeo.engine import node_distances, point_distances
 from gcgeo.incremental import CategoryState
 from gcgeo.network import load_network
@@ -120,3 +122,78 @@ def test_removing_the_only_facility_leaves_nothing_in_reach(beijing_osm: Path) -
     assert changed.tolist() == reached.tolist()
     assert np.isinf(state.nodes.dist).all() and (state.nodes.source == -1).all()
     assert np.isinf(state.points.distance).all()
+
+
+def test_add_link_by_hand() -> None:
+    """The drawn town: a facility by the dead end D; a 300 m link from l3 straight to D."""
+    net = drawn_town()
+    fac = snap_points(net, at((300, -90)))  # 10 m up the D-J1 street, on the street
+    origins = snap_points(net, at((-100, -50), (150, 0), (1050, 0)))
+    state = CategoryState(net, fac, origins, 2000.0)
+    # before: J1 90, J0 390, l3 490 (round by J1 and J0); mid l1-l2: J0 + 150 = 540
+    assert state.nodes.dist[idx("l3")] == pytest.approx(490)
+    assert state.points.distance[0] == pytest.approx(540)
+    changed = state.add_link(at((0, -100), (300, -100)))
+    # after: l3 10 + 300 = 310, l2 410, J0 stays 390; mid l1-l2: l2 + 50 = 460
+    assert state.nodes.dist[idx("l3")] == pytest.approx(310)
+    assert state.nodes.dist[idx("l2")] == pytest.approx(410)
+    assert state.nodes.dist[idx("J0")] == pytest.approx(390)
+    assert state.points.distance[0] == pytest.approx(460)
+    # (150, 0) stays 240 by J1 and s2; the ring stays out of reach
+    assert changed.tolist() == [0]
+    assert state.points.distance[1] == pytest.approx(240)
+    assert np.isinf(state.points.distance[2])
+
+
+def test_random_adds_removals_and_links_equal_full_recomputation(beijing_osm: Path) -> None:
+    """Facilities added and removed and straight links added in random order; after every
+    step the state equals a full search on the network with every link so far, and a link
+    end in mid-street (a split street) keeps the origins on it where they were."""
+    net = load_network(beijing_osm)
+    rng = np.random.default_rng(47)
+    origins = snap_points(net, _random_points(net, rng, 400), 50.0)
+    state = CategoryState(net, snap_points(net, _random_points(net, rng, 6), 50.0), origins,
+                          LIMIT_M)  # fmt: skip
+    previous = state.points.distance.copy()
+    links = 0
+    for step in range(30):
+        kind = rng.choice(["add", "remove", "link"], p=[0.35, 0.25, 0.4])
+        if kind == "add":
+            changed = state.add_facility(snap_points(state.net, _random_points(net, rng, 1), 50.0))
+        elif kind == "remove":
+            live = np.flatnonzero(state.sources.ok)
+            if not len(live):
+                continue
+            changed = state.remove_facility(int(rng.choice(live)))
+        else:
+            a = _random_points(net, rng, 1)[0]
+            b = a + rng.normal(0, 120, 2)
+            try:
+                changed = state.add_link(np.vstack([a, b]), max_snap=60.0)
+            except ScenarioError:  # an end too far from a street: refused, nothing changes
+                continue
+            links += 1
+        cur = state.net
+        full_nodes = node_distances(cur, state.sources, limit=LIMIT_M)
+        full = point_distances(cur, full_nodes, state.origins, state.sources)
+        np.testing.assert_allclose(state.nodes.dist, full_nodes.dist, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(state.points.distance, full.distance, rtol=0, atol=1e-6)
+        differs = ~np.isclose(full.distance, previous, rtol=0, atol=1e-9) & ~(
+            np.isinf(full.distance) & np.isinf(previous)
+        )
+        assert set(changed.tolist()) >= set(np.flatnonzero(differs).tolist()), (step, kind)
+        previous = full.distance.copy()
+    assert links >= 5
+    assert state.net.n_nodes > net.n_nodes  # some link ends split streets
+    # the origins still stand where they stood: their street points did not move
+    ok = state.origins.ok
+    assert (ok == origins.ok).all()
+    feet_before = _feet(net, origins)
+    feet_after = _feet(state.net, state.origins)
+    np.testing.assert_allclose(feet_after[ok], feet_before[ok], atol=1e-6)
+
+
+def _feet(net, snap: Snap) -> np.ndarray:
+    e = np.maximum(snap.edge, 0)
+    a, b = net.xy[net.edge_u[e]], net.xy[net.edge_v[e]]
+    return a + (b - a) * (snap.offset / net.edge_length[e])[:, None]

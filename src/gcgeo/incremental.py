@@ -20,7 +20,9 @@ was nearest to, starting from the nodes around them and from the other facilitie
 streets.
 
 A full :func:`~gcgeo.engine.node_distances` over all facilities is the test oracle
-(``tests/test_incremental.py``). Adding links is not covered yet.
+(``tests/test_incremental.py``). :meth:`CategoryState.add_link` adds a straight walking
+link: the state moves to the network with the link, and one search from the link end that
+got nearer updates every node that gains.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from .engine import NodeDistances, PointDistances, node_distances, point_distances
 from .network import StreetNetwork
+from .scenario import DEFAULT_LINK_SNAP_M, add_links_mapped
 from .snap import Snap
 
 __all__ = ["CategoryState"]
@@ -74,12 +78,18 @@ class CategoryState:
     """
 
     def __init__(self, net: StreetNetwork, sources: Snap, origins: Snap, limit: float) -> None:
-        from scipy.spatial import cKDTree
-
         self.net, self.origins, self.limit = net, origins, float(limit)
         self.sources = sources
         self.nodes: NodeDistances = node_distances(net, sources, limit=self.limit)
         self.points: PointDistances = point_distances(net, self.nodes, origins, sources)
+        self._index()
+
+    def _index(self) -> None:
+        """The look-ups of the current network: a KD-tree of its nodes, and which origins
+        lie on a street ending at each node."""
+        from scipy.spatial import cKDTree
+
+        net, origins = self.net, self.origins
         self._tree = cKDTree(net.xy)
         self._pos = np.full(net.n_nodes, -1, dtype=np.int64)  # global -> local, scratch
         # node -> origins on a street ending there (CSR: _by_node[_start[n]:_start[n + 1]])
@@ -222,6 +232,82 @@ class CategoryState:
             dist[area] = np.where(reached, d[at], np.inf)
             source[area] = np.where(reached, row_source[np.clip(new_src - m, 0, None)], -1)
         return self._remeasure(hit)
+
+    def add_link(self, line: np.ndarray, max_snap: float = DEFAULT_LINK_SNAP_M) -> np.ndarray:
+        """Add a straight walking link; return the origins whose distance changed.
+
+        The link's two ends (``line``, shape (2, 2), in ``net.crs``) snap to the street
+        as in a scenario's ``connect`` link (:func:`gcgeo.scenario.add_links_mapped`): the
+        state moves to the new network, and facilities and origins keep their street
+        points. A shortest walk uses the new link at most once, so with the walking
+        distances ``d`` before, the ends' new distances are ``d'(a) = min(d(a), d(b) + ℓ)``
+        and ``d'(b) = min(d(b), d(a) + ℓ)``; one search from the end that got nearer,
+        bounded by the limit, finds every node that gains.
+
+        Raises
+        ------
+        gcgeo.ScenarioError
+            An end lies farther than ``max_snap`` from the street, or the link has no length.
+        """
+        from scipy.sparse.csgraph import dijkstra
+
+        old = self.net
+        new, emap = add_links_mapped(old, [np.asarray(line, dtype=float)], straight=[True],
+                                     max_snap=max_snap)  # fmt: skip
+        n0, n1 = old.n_nodes, new.n_nodes
+        old_sources = self.sources
+        self.sources = emap.remap(self.sources)
+        self.origins = emap.remap(self.origins)
+        # the split points are new nodes: their distance is that of their street point before
+        after_split = np.flatnonzero(emap.start > 0)
+        split_nodes = new.edge_u[after_split]
+        dist = np.concatenate([self.nodes.dist, np.full(n1 - n0, np.inf)])
+        source = np.concatenate([self.nodes.source, np.full(n1 - n0, -1, dtype=np.int64)])
+        if len(after_split):
+            at = Snap(emap.parent[after_split], emap.start[after_split], np.zeros(len(after_split)))
+            there = point_distances(old, self.nodes, at, old_sources)
+            dist[split_nodes] = there.distance
+            source[split_nodes] = there.source
+        self.net = new
+        self.nodes = NodeDistances(dist, source, self.limit)
+        link = np.flatnonzero(emap.parent < 0)[0]
+        a, b, ell = int(new.edge_u[link]), int(new.edge_v[link]), float(new.edge_length[link])
+        starts = []
+        for x, y in ((a, b), (b, a)):
+            if dist[y] + ell < dist[x] and dist[y] + ell <= self.limit:
+                starts.append((x, dist[y] + ell, source[y]))
+        self._index()
+        if starts:
+            g = new.graph
+            k = len(starts)
+            cols = np.array([x for x, _, _ in starts])
+            w = np.array([c for _, c, _ in starts])
+            aug = sp.csr_matrix(
+                (
+                    np.concatenate([g.data, w]),
+                    np.concatenate([g.indices, cols]).astype(g.indices.dtype),
+                    np.concatenate([g.indptr, g.indptr[-1] + np.arange(1, k + 1)]),
+                ),
+                shape=(n1 + k, n1 + k),
+            )
+            d, _, src = dijkstra(
+                aug, directed=True, indices=n1 + np.arange(k), min_only=True,
+                limit=self.limit, return_predecessors=True,
+            )  # fmt: skip
+            d, src = d[:n1], src[:n1]
+            gain = np.flatnonzero(d < dist)
+            row_source = np.array([s for _, _, s in starts])
+            dist[gain] = d[gain]
+            source[gain] = row_source[src[gain] - n1]
+        else:
+            gain = np.zeros(0, dtype=np.int64)
+        # origins on a street touching a node that gained, or on a piece of a split street
+        pieces = np.flatnonzero(np.isin(emap.parent, emap.parent[after_split]))
+        hits = [
+            self._by_node[_ranges(self._start[gain], self._start[gain + 1])[0]],
+            np.flatnonzero(np.isin(self.origins.edge, pieces)),
+        ]
+        return self._remeasure(np.unique(np.concatenate(hits)))
 
     def _remeasure(self, idx: np.ndarray) -> np.ndarray:
         """Measure origins ``idx`` again; return those whose distance changed."""

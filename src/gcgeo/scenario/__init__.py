@@ -45,7 +45,14 @@ public name of those modules is importable from ``gcgeo.scenario``.
 from __future__ import annotations
 
 from .compare import ScenarioResult, area_membership, compare, persona_categories
-from .edit import NODE_TOLERANCE_M, add_links, apply_facilities, apply_scenario
+from .edit import (
+    NODE_TOLERANCE_M,
+    EdgeMap,
+    add_links,
+    add_links_mapped,
+    apply_facilities,
+    apply_scenario,
+)
 from .parse import (
     DEFAULT_LINK_SNAP_M,
     DEFAULT_PERSONAS,
@@ -67,10 +74,12 @@ __all__ = [
     "REFERENCE_SPEED_MPS",
     "AddFacility",
     "AddLink",
+    "EdgeMap",
     "PlannedSource",
     "Scenario",
     "ScenarioResult",
     "add_links",
+    "add_links_mapped",
     "apply_facilities",
     "apply_scenario",
     "area_membership",

@@ -8,6 +8,7 @@ the CSR is rebuilt from them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -18,10 +19,17 @@ import shapely
 from .. import settings
 from .._errors import ScenarioError
 from ..network import StreetNetwork
-from ..snap import snap_points
+from ..snap import Snap, snap_points
 from .parse import DEFAULT_LINK_SNAP_M, Scenario
 
-__all__ = ["NODE_TOLERANCE_M", "add_links", "apply_facilities", "apply_scenario"]
+__all__ = [
+    "NODE_TOLERANCE_M",
+    "EdgeMap",
+    "add_links",
+    "add_links_mapped",
+    "apply_facilities",
+    "apply_scenario",
+]
 
 #: A link end this close to an existing node joins that node instead of splitting the segment.
 NODE_TOLERANCE_M = 0.5
@@ -33,7 +41,59 @@ def _projector(net: StreetNetwork) -> tuple[pyproj.Transformer, pyproj.Transform
     return fwd, inv
 
 
+@dataclass(frozen=True)
+class EdgeMap:
+    """Where the segments of a network edited by :func:`add_links_mapped` came from.
+
+    Attributes
+    ----------
+    parent : ndarray of int
+        Per new segment, the old segment it is (a piece of); ``-1`` for a link.
+    start : ndarray of float
+        Offset along the parent of the piece's ``u`` end (0 for unsplit segments).
+    """
+
+    parent: np.ndarray
+    start: np.ndarray
+
+    def remap(self, snap: Snap) -> Snap:
+        """Snapped points of the old network on the new one: same street points, same legs."""
+        old_e = snap.edge
+        n_old = int(self.parent.max()) + 1 if len(self.parent) else 0
+        split = np.zeros(max(n_old, 1), dtype=bool)
+        pieces = np.flatnonzero(self.start > 0)
+        split[self.parent[pieces]] = True
+        first = np.full(max(n_old, 1), -1, dtype=np.int64)
+        whole = np.flatnonzero((self.parent >= 0) & ~split[np.maximum(self.parent, 0)])
+        first[self.parent[whole]] = whole
+        edge = np.where(old_e >= 0, first[np.maximum(old_e, 0)], -1)
+        offset = snap.offset.copy()
+        on_split = np.flatnonzero((old_e >= 0) & split[np.maximum(old_e, 0)])
+        if len(on_split):
+            # the pieces of a split segment: its first piece (start 0) and the later ones
+            cand = np.flatnonzero((self.parent >= 0) & split[np.maximum(self.parent, 0)])
+            same = self.parent[cand][None, :] == old_e[on_split][:, None]
+            before = self.start[cand][None, :] <= snap.offset[on_split][:, None]
+            score = np.where(same & before, self.start[cand][None, :], -1.0)
+            pick = cand[np.argmax(score, axis=1)]
+            edge[on_split] = pick
+            offset[on_split] = snap.offset[on_split] - self.start[pick]
+        return Snap(edge, offset, snap.leg.copy())
+
+
 def add_links(
+    net: StreetNetwork,
+    lines: Sequence[np.ndarray],
+    names: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+    max_snap: float = DEFAULT_LINK_SNAP_M,
+    straight: Sequence[bool] | None = None,
+) -> StreetNetwork:
+    """A new network with walking links added; see :func:`add_links_mapped`."""
+    return add_links_mapped(net, lines, names, keys, max_snap, straight)[0]
+
+
+def add_links_mapped(
     net: StreetNetwork,
     lines: Sequence[np.ndarray],
     names: Sequence[str] | None = None,
@@ -68,6 +128,8 @@ def add_links(
     StreetNetwork
         Nodes and edges appended (new nodes have negative ``osmid``); new link
         edges have ``highway="scenario_link"`` and negative ``way_id``.
+    EdgeMap
+        Which old segment each new one comes from (to carry snapped points over).
 
     Raises
     ------
@@ -76,7 +138,8 @@ def add_links(
     """
     n_links = len(lines)
     if n_links == 0:
-        return net
+        m = len(net.edges)
+        return net, EdgeMap(np.arange(m, dtype=np.int64), np.zeros(m))
     lines = [np.asarray(ln, dtype=float).reshape(-1, 2) for ln in lines]
     names = list(names) if names is not None else [""] * n_links
     keys = list(keys) if keys is not None else [f"link[{i}]" for i in range(n_links)]
@@ -154,6 +217,7 @@ def add_links(
     piece_u: list[int] = []
     piece_v: list[int] = []
     piece_len: list[float] = []
+    piece_start: list[float] = []
     for edge, grp in uniq.groupby("edge", sort=True):
         edge = int(edge)
         ts = np.concatenate([[0.0], grp["t"].to_numpy(), [elen[edge]]])
@@ -163,6 +227,7 @@ def add_links(
             piece_u.append(int(nodes_chain[j]))
             piece_v.append(int(nodes_chain[j + 1]))
             piece_len.append(float(ts[j + 1] - ts[j]))
+            piece_start.append(float(ts[j]))
     pieces = net.edges.iloc[piece_parent].copy() if piece_parent else net.edges.iloc[[]].copy()
     pu, pv = np.array(piece_u, dtype=np.int64), np.array(piece_v, dtype=np.int64)
     pieces["u"] = pu
@@ -219,9 +284,16 @@ def add_links(
         "nodes": len(nodes),
         "edges": len(edges),
     }
-    return StreetNetwork(
+    emap = EdgeMap(
+        parent=np.concatenate(
+            [np.flatnonzero(keep), np.array(piece_parent, dtype=np.int64), np.full(len(lu), -1)]
+        ).astype(np.int64),
+        start=np.concatenate([np.zeros(int(keep.sum())), np.array(piece_start), np.zeros(len(lu))]),
+    )
+    new = StreetNetwork(
         nodes=nodes, edges=edges, crs=net.crs, report=report, residential=net.residential
     )
+    return new, emap
 
 
 def apply_facilities(facilities: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
