@@ -92,7 +92,11 @@ class Contraction:
         For each street segment (row of ``net.edges``): its chain and the
         offsets of its ``u`` and ``v`` ends along it.
     chain_ptr, chain_nodes : ndarray of int
-        Inner nodes of chain ``c`` are ``chain_nodes[chain_ptr[c]:chain_ptr[c + 1]]``.
+        Inner nodes of chain ``c`` are ``chain_nodes[chain_ptr[c]:chain_ptr[c + 1]]``;
+        chains are numbered in the order of their ``a`` ends.
+    inner_a, inner_b, inner_off, inner_rest : ndarray
+        Per inner node in ``chain_nodes`` order: its chain's two ends, and its distance
+        along the chain to each (kept beside ``chain_nodes`` for a sequential expansion).
     """
 
     graph: sp.csr_matrix
@@ -108,6 +112,10 @@ class Contraction:
     edge_off_v: np.ndarray
     chain_ptr: np.ndarray
     chain_nodes: np.ndarray
+    inner_a: np.ndarray
+    inner_b: np.ndarray
+    inner_off: np.ndarray
+    inner_rest: np.ndarray
 
     @property
     def n_kept(self) -> int:
@@ -231,12 +239,10 @@ class Contraction:
         dist[self.kept] = dist_k
         src[self.kept] = src_k
         inner = self.chain_nodes
-        c = self.node_chain[inner]
-        o = self.node_off[inner]
-        a = self.chain_a[c]
-        b = self.chain_b[c]
+        o = self.inner_off
+        a, b = self.inner_a, self.inner_b
         via_a = dist_k[a] + o
-        via_b = dist_k[b] + (self.chain_len[c] - o)
+        via_b = dist_k[b] + self.inner_rest
         use_a = via_a <= via_b
         best = np.where(use_a, via_a, via_b)
         best_src = np.where(use_a, src_k[a], src_k[b])
@@ -376,6 +382,13 @@ def contract(
     knode[kept_idx] = np.arange(len(kept_idx))
     chain_a = knode[chain_a_full]
     chain_b = knode[chain_b_full]
+    # chains (and so their inner nodes) in the order of their a ends: expanding distances
+    # then reads the kept nodes' distances nearly in sequence
+    perm = np.argsort(chain_a, kind="stable")
+    renum = np.empty(n_chain, dtype=np.int64)
+    renum[perm] = np.arange(n_chain)
+    chain_a, chain_b, chain_len = chain_a[perm], chain_b[perm], chain_len[perm]
+    arc_chain = np.where(arc_chain >= 0, renum[np.maximum(arc_chain, 0)], -1)
     k = len(kept_idx)
     cg = _min_pair_csr(chain_a, chain_b, chain_len, k)
     # inner nodes: placed by their first outgoing arc
@@ -390,6 +403,7 @@ def contract(
     chain_ptr = np.concatenate(
         [[0], np.cumsum(np.bincount(node_chain[inner_idx], minlength=n_chain))]
     ).astype(np.int64)
+    ic = node_chain[chain_nodes]
     # segments: the arc (u -> v) of each
     eu = np.asarray(edge_u, dtype=np.int64)
     ev = np.asarray(edge_v, dtype=np.int64)
@@ -408,6 +422,10 @@ def contract(
         edge_off_v=arc_off_head[arc],
         chain_ptr=chain_ptr,
         chain_nodes=chain_nodes,
+        inner_a=chain_a[ic],
+        inner_b=chain_b[ic],
+        inner_off=node_off[chain_nodes],
+        inner_rest=chain_len[ic] - node_off[chain_nodes],
     )
 
 
