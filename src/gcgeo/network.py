@@ -243,9 +243,8 @@ def build_network(
     decisions: Counter[str] = Counter()
     seg_u: list[np.ndarray] = []
     seg_v: list[np.ndarray] = []
-    seg_way: list[np.ndarray] = []
-    lon_map: dict[int, float] = {}
-    lat_map: dict[int, float] = {}
+    seg_lon: list[np.ndarray] = []
+    seg_lat: list[np.ndarray] = []
     kept_ways: list[int] = []
     n_private = 0
     n_trunk = 0
@@ -261,9 +260,8 @@ def build_network(
         kept_ways.append(i)
         seg_u.append(w.refs[:-1])
         seg_v.append(w.refs[1:])
-        seg_way.append(np.full(len(w.refs) - 1, i, dtype=np.int64))
-        lon_map.update(zip(w.refs.tolist(), w.lon.tolist(), strict=True))
-        lat_map.update(zip(w.refs.tolist(), w.lat.tolist(), strict=True))
+        seg_lon.append(w.lon)
+        seg_lat.append(w.lat)
     if not kept_ways:
         raise EmptyNetworkError(
             f"No walkable street in {osm.path!r} ({len(osm.ways)} highway ways, none walkable); "
@@ -271,10 +269,13 @@ def build_network(
         )
     u_osm = np.concatenate(seg_u)
     v_osm = np.concatenate(seg_v)
-    way_idx = np.concatenate(seg_way)
-    osmids = np.array(sorted(lon_map), dtype=np.int64)
-    lon = np.array([lon_map[k] for k in osmids.tolist()])
-    lat = np.array([lat_map[k] for k in osmids.tolist()])
+    kept_arr = np.array(kept_ways, dtype=np.int64)
+    way_idx = np.repeat(kept_arr, [len(s) for s in seg_u])
+    # every node once, by id (a node shared by several ways has one location)
+    refs = np.concatenate([w.refs for w in (osm.ways[i] for i in kept_ways)]).astype(np.int64)
+    osmids, first = np.unique(refs, return_index=True)
+    lon = np.concatenate(seg_lon)[first].astype(float)
+    lat = np.concatenate(seg_lat)[first].astype(float)
     u = np.searchsorted(osmids, u_osm)
     v = np.searchsorted(osmids, v_osm)
 
@@ -325,11 +326,13 @@ def build_network(
         crs=crs,
     )
     ways = osm.ways
-    tag_cols = {}
-    for col in ("highway", "name", "access", "foot", "sidewalk"):
-        per_way = np.array([ways[i].tags.get(col) for i in range(len(ways))], dtype=object)
-        tag_cols[col] = per_way[way_idx]
-    way_ids = np.array([w.id for w in ways], dtype=np.int64)[way_idx]
+    # the tags of the kept ways, each read once, then spread over their segments
+    cols = ("highway", "name", "access", "foot", "sidewalk")
+    rows = [(ways[i].id, *(ways[i].tags.get(c) for c in cols)) for i in kept_ways]
+    table = np.array(rows, dtype=object).reshape(len(kept_ways), len(cols) + 1)
+    at = np.searchsorted(kept_arr, way_idx)
+    tag_cols = {c: table[at, j + 1] for j, c in enumerate(cols)}
+    way_ids = table[at, 0].astype(np.int64)
     private = way_private[way_idx]
     coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
     edges = gpd.GeoDataFrame(
