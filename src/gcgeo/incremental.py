@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .contract import morton_order
 from .engine import NodeDistances, PointDistances, node_distances, point_distances
 from .network import StreetNetwork
 from .scenario import DEFAULT_LINK_SNAP_M, add_links_mapped
@@ -90,8 +91,15 @@ class CategoryState:
         from scipy.spatial import cKDTree
 
         net, origins = self.net, self.origins
-        self._tree = cKDTree(net.xy)
-        self._pos = np.full(net.n_nodes, -1, dtype=np.int64)  # global -> local, scratch
+        # local searches run on a copy of the graph numbered along a Z-order curve, so the
+        # nodes of a neighbourhood sit together in memory (OSM ids are scattered in space)
+        self._perm = morton_order(net.xy[:, 0], net.xy[:, 1])  # Z-order position -> node
+        self._rank = np.empty(net.n_nodes, dtype=np.int64)
+        self._rank[self._perm] = np.arange(net.n_nodes)
+        self._graph = net.graph[self._perm][:, self._perm].tocsr()
+        self._graph.sort_indices()
+        self._tree = cKDTree(net.xy[self._perm])
+        self._pos = np.full(net.n_nodes, -1, dtype=np.int64)  # Z position -> local, scratch
         # node -> origins on a street ending there (CSR: _by_node[_start[n]:_start[n + 1]])
         ok = np.flatnonzero(origins.ok)
         ends = np.concatenate([net.edge_u[origins.edge[ok]], net.edge_v[origins.edge[ok]]])
@@ -102,20 +110,18 @@ class CategoryState:
     def _local_graph(
         self, local: np.ndarray, row_cols: np.ndarray, row_w: np.ndarray, row_len: np.ndarray
     ) -> Any:
-        """The street graph induced on the sorted nodes ``local``, plus virtual rows
-        ``len(local) + r`` (no entry points into them): row ``r`` holds ``row_len[r]``
-        entries of ``row_cols``/``row_w`` (global node ids, distinct within a row).
+        """The street graph induced on ``local`` (sorted Z-order positions), plus virtual
+        rows ``len(local) + r`` (no entry points into them): row ``r`` holds ``row_len[r]``
+        entries of ``row_cols``/``row_w`` (node ids, distinct within a row).
         Built from the CSR arrays directly."""
-        import scipy.sparse as sp
-
-        g = self.net.graph
+        g = self._graph
         m = len(local)
         self._pos[local] = np.arange(m)
         take, counts = _ranges(g.indptr[local], g.indptr[local + 1])
         cols = self._pos[g.indices[take]]
         keep = cols >= 0
         row_of = np.repeat(np.arange(m), counts)[keep]
-        virtual_cols = self._pos[row_cols]
+        virtual_cols = self._pos[self._rank[row_cols]]
         self._pos[local] = -1
         indptr = np.concatenate(
             [np.searchsorted(row_of, np.arange(m + 1)), keep.sum() + np.cumsum(row_len)]
@@ -145,11 +151,12 @@ class CategoryState:
         u, v, length = int(net.edge_u[e]), int(net.edge_v[e]), float(net.edge_length[e])
         # every node a walk of <= limit reaches lies within limit of the facility's point,
         # hence within limit + length of u
-        local = np.sort(self._tree.query_ball_point(net.xy[u], self.limit + length))
+        local_z = np.sort(self._tree.query_ball_point(net.xy[u], self.limit + length))
         t, leg = float(snap.offset[0]), float(snap.leg[0])
         graph = self._local_graph(
-            local, np.array([u, v]), np.array([leg + t, leg + (length - t)]), np.array([2])
+            local_z, np.array([u, v]), np.array([leg + t, leg + (length - t)]), np.array([2])
         )  # a segment has two distinct ends: nothing is summed
+        local = self._perm[local_z]
         d = dijkstra(graph, directed=True, indices=len(local), limit=self.limit)[: len(local)]
         nearer_local = d < self.nodes.dist[local]
         nodes = local[nearer_local]
@@ -219,14 +226,15 @@ class CategoryState:
             if not len(row_len):  # nothing left to walk from: the area is out of reach
                 dist[area], source[area] = np.inf, -1
                 return self._remeasure(hit)
-            graph = self._local_graph(local, row_cols, row_w, row_len)
+            local_z = np.sort(self._rank[local])
+            graph = self._local_graph(local_z, row_cols, row_w, row_len)
             m = len(local)
             d, _, src = dijkstra(
                 graph, directed=True, indices=m + np.arange(len(row_len)), min_only=True,
                 limit=self.limit, return_predecessors=True,
             )  # fmt: skip
             row_source = np.concatenate([source[rim], others])
-            at = np.searchsorted(local, area)
+            at = np.searchsorted(local_z, self._rank[area])
             new_src = src[at]
             reached = np.isfinite(d[at]) & (new_src >= m)
             dist[area] = np.where(reached, d[at], np.inf)
