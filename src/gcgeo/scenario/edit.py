@@ -277,10 +277,14 @@ def add_links_mapped(
     )
     report = {
         **net.report,
-        "scenario_links": n_links,
-        "scenario_link_m": round(float(llen.sum()), 2),
-        "scenario_nodes_added": int(k_new),
-        "scenario_edges_split": int(len(np.unique(split_edges))),
+        # counted over every add_links call that led to this network
+        "scenario_links": int(net.report.get("scenario_links", 0)) + n_links,
+        "scenario_link_m": round(
+            float(net.report.get("scenario_link_m", 0.0)) + float(llen.sum()), 2
+        ),
+        "scenario_nodes_added": int(net.report.get("scenario_nodes_added", 0)) + int(k_new),
+        "scenario_edges_split": int(net.report.get("scenario_edges_split", 0))
+        + int(len(np.unique(split_edges))),
         "nodes": len(nodes),
         "edges": len(edges),
     }
@@ -343,15 +347,16 @@ def apply_scenario(
         ll = np.asarray(link.lonlat)
         x, y = fwd.transform(ll[:, 0], ll[:, 1])
         lines.append(np.column_stack([x, y]))
-    new = add_links(
-        net,
-        lines,
-        names=[lk.name or scenario.name for lk in scenario.add_links],
-        keys=[
-            f"{scenario.where('add_link', i)} key {lk.mode!r}"
-            for i, lk in enumerate(scenario.add_links)
-        ],
-        max_snap=scenario.link_max_snap,
-        straight=[lk.mode == "connect" for lk in scenario.add_links],
-    )
+    # one link at a time, in file order: a later link may start on an earlier one, as when
+    # a planner draws them one after another (``gcgeo serve`` adds them the same way)
+    new = net
+    for i, (lk, line) in enumerate(zip(scenario.add_links, lines, strict=True)):
+        new = add_links(
+            new,
+            [line],
+            names=[lk.name or scenario.name],
+            keys=[f"{scenario.where('add_link', i)} key {lk.mode!r}"],
+            max_snap=scenario.link_max_snap,
+            straight=[lk.mode == "connect"],
+        )
     return new, fac
