@@ -197,3 +197,52 @@ def _feet(net, snap: Snap) -> np.ndarray:
     e = np.maximum(snap.edge, 0)
     a, b = net.xy[net.edge_u[e]], net.xy[net.edge_v[e]]
     return a + (b - a) * (snap.offset / net.edge_length[e])[:, None]
+
+
+def test_links_take_the_points_they_pass_nearer_than_their_street(beijing_osm: Path) -> None:
+    """With the points' coordinates, the state equals snapping every facility and origin
+    afresh on the network with the links (what ``gcgeo scenario`` does): a link passing
+    nearer than a point's street takes it."""
+    net = load_network(beijing_osm)
+    rng = np.random.default_rng(5)
+    oxy = _random_points(net, rng, 600)
+    fxy = _random_points(net, rng, 8)
+    state = CategoryState(net, snap_points(net, fxy, 50.0), snap_points(net, oxy, 50.0),
+                          LIMIT_M, sources_xy=fxy, origins_xy=oxy, max_snap=50.0)  # fmt: skip
+    moved = 0
+    removed: set[int] = set()
+    for step in range(24):
+        kind = rng.choice(["add", "remove", "link"], p=[0.3, 0.2, 0.5])
+        if kind == "add":
+            xy = _random_points(net, rng, 1)
+            state.add_facility(snap_points(state.net, xy, 50.0), xy[0])
+            fxy = np.vstack([fxy, xy])
+        elif kind == "remove":
+            live = [i for i in np.flatnonzero(state.sources.ok).tolist() if i not in removed]
+            if not live:
+                continue
+            i = int(rng.choice(live))
+            state.remove_facility(i)
+            removed.add(i)
+        else:
+            # through the middle of a block, where grid points lie nearer to it than to a street
+            a = _random_points(net, rng, 1)[0]
+            b = a + rng.normal(0, 150, 2)
+            before = state.origins.edge.copy()
+            try:
+                state.add_link(np.vstack([a, b]), max_snap=60.0)
+            except ScenarioError:
+                continue
+            moved += int((state.origins.edge[: len(before)] >= len(state.net.edges) - 1).sum())
+        cur = state.net
+        fresh_f = snap_points(cur, fxy, 50.0)
+        gone = np.array(sorted(removed), dtype=np.int64)
+        fresh_f = Snap(np.where(np.isin(np.arange(len(fxy)), gone), -1, fresh_f.edge),
+                       fresh_f.offset, fresh_f.leg)  # fmt: skip
+        fresh_o = snap_points(cur, oxy, 50.0)
+        nd = node_distances(cur, fresh_f, limit=LIMIT_M)
+        full = point_distances(cur, nd, fresh_o, fresh_f)
+        np.testing.assert_allclose(state.nodes.dist, nd.dist, rtol=0, atol=1e-6, err_msg=str(step))
+        np.testing.assert_allclose(state.points.distance, full.distance, rtol=0, atol=1e-6)
+        assert (state.origins.edge == fresh_o.edge).all()
+    assert moved > 0  # some origins did move onto a link

@@ -31,12 +31,14 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import shapely
 
+from . import settings
 from .contract import morton_order
 from .engine import NodeDistances, PointDistances, node_distances, point_distances
 from .network import StreetNetwork
-from .scenario import DEFAULT_LINK_SNAP_M, add_links_mapped
-from .snap import Snap
+from .scenario import DEFAULT_LINK_SNAP_M, EdgeMap, add_links_mapped
+from .snap import Snap, snap_points
 
 __all__ = ["CategoryState"]
 
@@ -45,6 +47,15 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every position in the ranges ``[lo[i], hi[i])``, in order, and each range's length."""
     counts = hi - lo
     return np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum()), counts
+
+
+def _points_or_nan(xy: np.ndarray | None, n: int) -> np.ndarray:
+    if xy is None:
+        return np.full((n, 2), np.nan)
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(xy) != n:
+        raise ValueError(f"{len(xy)} points given for {n} snapped ones.")
+    return xy
 
 
 def _concat(a: Snap, b: Snap) -> Snap:
@@ -78,12 +89,40 @@ class CategoryState:
     sources : Snap
     """
 
-    def __init__(self, net: StreetNetwork, sources: Snap, origins: Snap, limit: float) -> None:
+    def __init__(
+        self,
+        net: StreetNetwork,
+        sources: Snap,
+        origins: Snap,
+        limit: float,
+        *,
+        sources_xy: np.ndarray | None = None,
+        origins_xy: np.ndarray | None = None,
+        max_snap: float = settings.MAX_SNAP_M,
+    ) -> None:
         self.net, self.origins, self.limit = net, origins, float(limit)
         self.sources = sources
+        self.max_snap = float(max_snap)
+        #: projected points of the facilities and origins (NaN where not given): with them,
+        #: a link passing nearer than a point's street takes the point, as a fresh snap would
+        self.sources_xy = _points_or_nan(sources_xy, len(sources))
+        self.origins_xy = _points_or_nan(origins_xy, len(origins))
         self.nodes: NodeDistances = node_distances(net, sources, limit=self.limit)
         self.points: PointDistances = point_distances(net, self.nodes, origins, sources)
         self._index()
+
+    def copy(self) -> CategoryState:
+        """An independent state with the same distances: the distance arrays are copied,
+        the network and its look-ups (never changed in place) are shared."""
+        new = CategoryState.__new__(CategoryState)
+        new.__dict__.update(self.__dict__)
+        new._pos = np.full(self.net.n_nodes, -1, dtype=np.int64)
+        new.nodes = NodeDistances(self.nodes.dist.copy(), self.nodes.source.copy(), self.limit)
+        p = self.points
+        new.points = PointDistances(
+            p.distance.copy(), p.source.copy(), p.origin_leg.copy(), p.source_leg.copy()
+        )
+        return new
 
     def _index(self) -> None:
         """The look-ups of the current network: a KD-tree of its nodes, and which origins
@@ -131,20 +170,29 @@ class CategoryState:
         n = m + len(row_len)
         return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
-    def add_facility(self, snap: Snap) -> np.ndarray:
+    def add_facility(self, snap: Snap, xy: np.ndarray | None = None) -> np.ndarray:
         """Add one snapped facility; return the indices of the origins whose distance changed.
+
+        ``xy`` (its projected point) lets :meth:`apply_link` move it onto a link that
+        passes nearer than its street, as snapping on the new network would.
 
         Raises
         ------
         ValueError
             ``snap`` is not exactly one point.
         """
-        from scipy.sparse.csgraph import dijkstra
-
         if len(snap) != 1:
             raise ValueError(f"add_facility takes one snapped facility, got {len(snap)}.")
         k = len(self.sources)
         self.sources = _concat(self.sources, snap)
+        point = np.full((1, 2), np.nan) if xy is None else np.asarray(xy, float).reshape(1, 2)
+        self.sources_xy = np.vstack([self.sources_xy, point])
+        return self._place(k, snap)
+
+    def _place(self, k: int, snap: Snap) -> np.ndarray:
+        """Facility ``k`` (already in ``sources``) now stands at ``snap``: search from it."""
+        from scipy.sparse.csgraph import dijkstra
+
         if not snap.ok[0]:  # beyond the snap distance: it reaches nothing
             return np.zeros(0, dtype=np.int64)
         net, e = self.net, int(snap.edge[0])
@@ -257,11 +305,20 @@ class CategoryState:
         gcgeo.ScenarioError
             An end lies farther than ``max_snap`` from the street, or the link has no length.
         """
+        new, emap = add_links_mapped(self.net, [np.asarray(line, dtype=float)], straight=[True],
+                                     max_snap=max_snap)  # fmt: skip
+        return self.apply_link(new, emap)
+
+    def apply_link(self, new: StreetNetwork, emap: EdgeMap) -> np.ndarray:
+        """Move to ``new``, the current network with one link added (by
+        :func:`gcgeo.scenario.add_links_mapped`, whose ``emap`` it returned); return the
+        origins whose distance changed. Several states (one per category) can share one
+        new network this way."""
         from scipy.sparse.csgraph import dijkstra
 
         old = self.net
-        new, emap = add_links_mapped(old, [np.asarray(line, dtype=float)], straight=[True],
-                                     max_snap=max_snap)  # fmt: skip
+        if int(emap.parent.max(initial=-1)) >= len(old.edges) or (emap.parent < 0).sum() != 1:
+            raise ValueError("apply_link takes the current network with exactly one link added.")
         n0, n1 = old.n_nodes, new.n_nodes
         old_sources = self.sources
         self.sources = emap.remap(self.sources)
@@ -279,6 +336,13 @@ class CategoryState:
         self.net = new
         self.nodes = NodeDistances(dist, source, self.limit)
         link = np.flatnonzero(emap.parent < 0)[0]
+        # origins the link passes nearer than their street move onto it, as a fresh snap would
+        moved_o, o_snap = self._nearer_on_link(link, self.origins_xy, self.origins)
+        if len(moved_o):
+            edge, offset, leg = (a.copy() for a in (self.origins.edge, self.origins.offset,
+                                                    self.origins.leg))  # fmt: skip
+            edge[moved_o], offset[moved_o], leg[moved_o] = o_snap.edge, o_snap.offset, o_snap.leg
+            self.origins = Snap(edge, offset, leg)
         a, b, ell = int(new.edge_u[link]), int(new.edge_v[link]), float(new.edge_length[link])
         starts = []
         for x, y in ((a, b), (b, a)):
@@ -314,8 +378,34 @@ class CategoryState:
         hits = [
             self._by_node[_ranges(self._start[gain], self._start[gain + 1])[0]],
             np.flatnonzero(np.isin(self.origins.edge, pieces)),
+            moved_o,
         ]
-        return self._remeasure(np.unique(np.concatenate(hits)))
+        changed = [self._remeasure(np.unique(np.concatenate(hits)))]
+        # facilities the link passes nearer than their street: moved onto it (same index)
+        moved_f, f_snap = self._nearer_on_link(link, self.sources_xy, self.sources)
+        for j, i in enumerate(moved_f.tolist()):
+            changed.append(self.remove_facility(i))
+            edge, offset, leg = (a.copy() for a in (self.sources.edge, self.sources.offset,
+                                                    self.sources.leg))  # fmt: skip
+            edge[i], offset[i], leg[i] = f_snap.edge[j], f_snap.offset[j], f_snap.leg[j]
+            self.sources = Snap(edge, offset, leg)
+            changed.append(self._place(i, f_snap.take(np.array([j]))))
+        return np.unique(np.concatenate(changed))
+
+    def _nearer_on_link(self, link: int, xy: np.ndarray, snap: Snap) -> tuple[np.ndarray, Snap]:
+        """Points (with known ``xy``) that snap onto segment ``link`` of the current
+        network: nearer to it than to their street, or newly within the snap distance."""
+        known = np.flatnonzero(np.isfinite(xy).all(axis=1))
+        empty = np.zeros(0, dtype=np.int64)
+        if not len(known):
+            return empty, snap.take(empty)
+        geom = self.net.edges.geometry.values[link]
+        near = known[shapely.distance(shapely.points(xy[known]), geom) <= self.max_snap]
+        if not len(near):
+            return empty, snap.take(empty)
+        fresh = snap_points(self.net, xy[near], self.max_snap)
+        take = np.flatnonzero(fresh.edge == link)
+        return near[take], fresh.take(take)
 
     def _remeasure(self, idx: np.ndarray) -> np.ndarray:
         """Measure origins ``idx`` again; return those whose distance changed."""
