@@ -315,25 +315,31 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return overwrite_option(json_option(func))
 
 
+#: ``--cell M``: the grid cell size of the origins.
+cell_option = click.option(
+    "--cell",
+    type=Measure("metres", low=1, low_open=False, high=10_000, example="50"),
+    default=settings.CELL_M,
+    show_default=True,
+    help="Grid cell size (m) of the origins.",
+)
+#: ``--origin-rule``: which grid cells count as places people live.
+origin_rule_option = click.option(
+    "--origin-rule",
+    type=click.Choice(["auto", "residential", "street", "all"]),
+    default="auto",
+    show_default=True,
+    help="Which grid cells count as places people live.",
+)
+
+
 def origin_options(func: Any) -> Any:
     """Where origins come from (grid or a planner's layer) as one :class:`OriginArgs` named
     ``origin_args``, plus the output folder ``out_dir``."""
     opts = [
         boundary_option,
-        click.option(
-            "--cell",
-            type=Measure("metres", low=1, low_open=False, high=10_000, example="50"),
-            default=settings.CELL_M,
-            show_default=True,
-            help="Grid cell size (m) of the origins.",
-        ),
-        click.option(
-            "--origin-rule",
-            type=click.Choice(["auto", "residential", "street", "all"]),
-            default="auto",
-            show_default=True,
-            help="Which grid cells count as places people live.",
-        ),
+        cell_option,
+        origin_rule_option,
         click.option(
             "--origins",
             "origins_path",
