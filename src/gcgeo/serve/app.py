@@ -465,7 +465,9 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
         return refuse(500, f"The server failed on {request.url.path} ({type(exc).__name__}); "
                       "this is a bug in gcgeo, please report it.")  # fmt: skip
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: not_found, Exception: crashed},
     )
+    app.state.sessions = sessions  # for inspection (tests, benchmarks)
+    return app

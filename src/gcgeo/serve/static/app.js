@@ -112,7 +112,9 @@
     const tr = document.createElement("tr");
     if (cls) tr.className = cls;
     if (id) tr.id = id;
-    const cells = [label, pct(sh && sh.share_before), "→", pct(sh && sh.share_after)];
+    const cells = sh
+      ? [label, pct(sh.share_before), "→", pct(sh.share_after)]
+      : [label, "", "", ""];
     let delta = "";
     if (sh && sh.share_before !== null && sh.share_after !== null) {
       const d = 100 * (sh.share_after - sh.share_before);
