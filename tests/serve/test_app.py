@@ -217,3 +217,29 @@ def test_sessions_are_isolated_and_bounded(demo: dict) -> None:
     again = script.get("/api/state", params={"category": "park"}, headers={"X-Gcgeo-Session": sid})
     assert again.json()["session"] != sid  # forgotten: a new, unedited session
     assert again.json()["shares"]["district"] == base
+
+
+def test_updates_send_only_the_changed_bands(client: TestClient, demo: dict) -> None:
+    c = TestClient(client.app)
+    first = c.get("/api/state", params={"category": "kindergarten"}).json()
+    bands = _bands(first).copy()
+    lon, lat = _street_point(demo["study"].network, np.random.default_rng(12))
+    r = c.post(
+        "/api/facilities",
+        params={"known": first["bands_version"]},
+        json={"category": "kindergarten", "lon": lon, "lat": lat},
+    )
+    doc = r.json()
+    assert "bands" not in doc and "bands_diff" in doc
+    idx = np.frombuffer(base64.b64decode(doc["bands_diff"]["idx"]), dtype="<i4")
+    val = np.frombuffer(base64.b64decode(doc["bands_diff"]["val"]), dtype=np.uint8)
+    assert 0 < len(idx) < len(bands) // 2
+    bands[idx] = val
+    full = c.get("/api/state", params={"category": "kindergarten"}).json()  # no known: all
+    assert (bands == _bands(full)).all()
+    assert float(r.headers["server-timing"].split("dur=")[1]) > 0
+    # a version from another view is not taken for this one
+    other = c.get(
+        "/api/state", params={"category": "clinic", "known": full["bands_version"]}
+    ).json()
+    assert "bands" in other

@@ -25,6 +25,7 @@ import base64
 import hmac
 import json
 import secrets
+import time
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
@@ -78,8 +79,12 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/state": {
             "get": {
-                "summary": "Shares and per-segment minute bands (base64 uint8: 0-5, 5-10, "
-                "10-15, >15 minutes, unreachable) for one category.",
+                "summary": "Shares, the category's facilities and per-segment minute bands "
+                "(base64 uint8: 0-5, 5-10, 10-15, >15 minutes, unreachable). With "
+                "`known=<bands_version>` of the page's last answer for this view, only the "
+                "segments whose band changed come back, as `bands_diff` {idx: base64 int32, "
+                "val: base64 uint8}. Every edit answers the same way; `Server-Timing` gives "
+                "the server's own time.",
                 "parameters": _VIEW,
                 "responses": {"200": {"description": "`{shares, bands, facilities}`"}},
             }
@@ -171,7 +176,8 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
         sid = secrets.token_urlsafe(16)
         sessions[sid] = Session(data)
         while len(sessions) > MAX_SESSIONS:
-            sessions.popitem(last=False)
+            _, old = sessions.popitem(last=False)
+            sent.pop(id(old), None)
         return sid, sessions[sid]
 
     async def body_json(request: Request) -> dict[str, Any]:
@@ -228,13 +234,33 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
             raise _Refusal(400, f"'threshold' must be metres, got {str(thr)[:40]!r}.") from None
         return category, persona, value
 
-    def state_doc(s: Session, category: str, persona: str, thr: Any) -> dict[str, Any]:
-        return {
+    # the bands each session's page last received, per view: (version, bands); versions
+    # count up across all views of a session, so a page's version names exactly one array
+    sent: dict[int, dict[tuple[str, str, Any], tuple[int, np.ndarray]]] = {}
+
+    def state_doc(
+        s: Session, category: str, persona: str, thr: Any, request: Request | None = None
+    ) -> dict[str, Any]:
+        bands = s.bands(category, persona, thr)
+        mine = sent.setdefault(id(s), {})
+        key = (category, persona, thr)
+        prev = mine.get(key)
+        known = request.query_params.get("known") if request is not None else None
+        doc: dict[str, Any] = {
             "shares": s.shares(category, persona, thr),
-            "bands": _b64(s.bands(category, persona, thr)),
             "edges": len(s.net.edges),
             "edits": len(s.edits),
+            "facilities": facilities_doc(s, category),
         }
+        if prev is not None and known == str(prev[0]) and len(prev[1]) == len(bands):
+            idx = np.flatnonzero(prev[1] != bands).astype("<i4")
+            doc["bands_diff"] = {"idx": _b64(idx), "val": _b64(bands[idx])}
+        else:
+            doc["bands"] = _b64(bands)
+        version = 1 + max((v for v, _ in mine.values()), default=0)
+        mine[key] = (version, bands)
+        doc["bands_version"] = version
+        return doc
 
     def facilities_doc(s: Session, category: str) -> list[dict[str, Any]]:
         fac = s.facilities_now()
@@ -263,6 +289,7 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
                     res = refuse(exc.status, str(exc))
                 return res if not isinstance(res, dict) else JSONResponse(res)
             sid, s = session_of(request)
+            t0 = time.perf_counter()
             try:
                 res = await fn(request, s)
             except _Refusal as exc:
@@ -271,6 +298,7 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
                 res = refuse(400, str(exc))
             if isinstance(res, dict):
                 res = JSONResponse({**res, "session": sid})
+            res.headers["server-timing"] = f"app;dur={(time.perf_counter() - t0) * 1000:.2f}"
             res.set_cookie(_COOKIE, sid, httponly=True, samesite="strict")
             if token is not None:
                 res.set_cookie(_TOKEN_COOKIE, token, httponly=True, samesite="strict")
@@ -359,7 +387,7 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
 
     async def state(request: Request, s: Session) -> dict[str, Any]:
         category, persona, thr = view_args(request)
-        return {**state_doc(s, category, persona, thr), "facilities": facilities_doc(s, category)}
+        return state_doc(s, category, persona, thr, request)
 
     async def list_facilities(request: Request, s: Session) -> dict[str, Any]:
         category, _persona, _thr = view_args(request)
@@ -373,14 +401,14 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
         if not isinstance(name, str):
             raise _Refusal(400, "'name' must be text.")
         fid = s.add_facility(category, number(doc, "lon"), number(doc, "lat"), name)
-        return {"id": fid, **state_doc(s, category, persona, thr)}
+        return {"id": fid, **state_doc(s, category, persona, thr, request)}
 
     async def delete_facility(request: Request, s: Session) -> dict[str, Any]:
         fid = request.path_params["fid"]
         category = s.facility_category(fid)
         s.remove_facility(fid)
         _, persona, thr = view_args(request, {"category": category})
-        return {"id": fid, "category": category, **state_doc(s, category, persona, thr)}
+        return {"id": fid, "category": category, **state_doc(s, category, persona, thr, request)}
 
     async def move_facility(request: Request, s: Session) -> dict[str, Any]:
         doc = await body_json(request)
@@ -388,7 +416,7 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
         category = s.facility_category(fid)
         new = s.move_facility(fid, number(doc, "lon"), number(doc, "lat"))
         _, persona, thr = view_args(request, {**doc, "category": category})
-        return {"id": new, "category": category, **state_doc(s, category, persona, thr)}
+        return {"id": new, "category": category, **state_doc(s, category, persona, thr, request)}
 
     async def add_link(request: Request, s: Session) -> dict[str, Any]:
         doc = await body_json(request)

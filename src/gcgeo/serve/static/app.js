@@ -38,6 +38,7 @@
     const q = new URLSearchParams({ category: $("category").value, persona: $("persona").value });
     const t = $("threshold").value;
     if (t) q.set("threshold", t);
+    if (state.bandsVersion && state.bands) q.set("known", String(state.bandsVersion));
     return q;
   }
 
@@ -185,6 +186,11 @@
 
   function apply(doc) {
     if (doc.bands) state.bands = bytes(doc.bands);
+    if (doc.bands_diff && state.bands) {
+      const idx = int32(doc.bands_diff.idx), val = bytes(doc.bands_diff.val);
+      for (let i = 0; i < idx.length; i++) state.bands[idx[i]] = val[i];
+    }
+    if (doc.bands_version) state.bandsVersion = doc.bands_version;
     if (doc.shares) showShares(doc.shares);
     if (doc.facilities) showFacilities(doc.facilities);
     state.layer.draw();
@@ -196,11 +202,10 @@
     try {
       const doc = await call();
       if (doc.network_changed) {
+        state.bands = null;
         await refresh(true);
       } else {
         apply(doc);
-        const list = await api("api/facilities?" + view());
-        showFacilities(list.facilities);
       }
       state.lastMs = performance.now() - t0;
       $("timing").textContent = "updated in " + state.lastMs.toFixed(0) + " ms";
@@ -236,7 +241,7 @@
       hint("");
     }
     if ($("threshold").value) body.threshold = Number($("threshold").value);
-    edit(() => api("api/facilities", {
+    edit(() => api("api/facilities?" + view(), {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     }));
   }
@@ -306,7 +311,7 @@
         b.textContent = "加入 add";
         b.addEventListener("click", () => {
           $("category").value = p.category;
-          edit(() => api("api/facilities", {
+          edit(() => api("api/facilities?" + view(), {
             method: "POST", headers: { "Content-Type": "application/json" },
             body: JSON.stringify({ category: p.category, lon: p.lon, lat: p.lat, name: p.name, persona: ps.value }),
           }));
