@@ -51,7 +51,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -386,30 +385,12 @@ def git_rev() -> str:
 
 
 def machine_info(rev: str = "") -> str:
-    from importlib.metadata import version
+    """bench_engine's machine line, with the commit measured."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_engine import machine_info as engine_machine_info
 
-    import networkx
-    import pyproj
-    import scipy
-    import shapely
-
-    cpu = platform.processor() or platform.platform()
-    mem = ""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        cpu = next(ln.split(":", 1)[1].strip() for ln in info.splitlines() if "model name" in ln)
-        kb = next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in ln)
-        mem = f", {int(kb.split()[1]) / 2**20:.0f} GB RAM"
-    except (OSError, StopIteration, ValueError):
-        pass
-    commit = f" (commit {rev})" if rev else ""
-    return (
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {cpu}{mem}; "
-        f"Python {platform.python_version()}, gcgeo {version('gcgeo')}{commit}, numpy {np.__version__}, "
-        f"scipy {scipy.__version__}, shapely {shapely.__version__}, "
-        f"networkx {networkx.__version__}, pyproj {pyproj.__version__}, "
-        f"pyosmium {version('osmium')}."
-    )
+    line = engine_machine_info()
+    return line[:-1] + (f"; gcgeo commit {rev}." if rev else ".")
 
 
 # -------------------------------------------------------------------- main

@@ -100,7 +100,7 @@ def add_links_mapped(
     keys: Sequence[str] | None = None,
     max_snap: float = DEFAULT_LINK_SNAP_M,
     straight: Sequence[bool] | None = None,
-) -> StreetNetwork:
+) -> tuple[StreetNetwork, EdgeMap]:
     """A new network with walking links added; ``net`` is left untouched.
 
     Each link's two ends snap to the nearest street point within ``max_snap``.
