@@ -31,6 +31,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import machine_info, make_shape_grid  # noqa: E402
 
 
+def demo_data(workdir: Path):
+    """What ``gcgeo serve`` serves with no options (the demo)."""
+    from gcgeo import settings
+    from gcgeo.cli.options import OriginArgs, StudyArgs
+    from gcgeo.cli.serve import build_data
+
+    study = StudyArgs(
+        osm_path=None,
+        catalogue_path=None,
+        facilities_csv=None,
+        facilities_crs="wgs84",
+        no_osm_facilities=False,
+        no_private=False,
+        metric_crs=None,
+        max_snap=settings.MAX_SNAP_M,
+        speed=settings.WALK_SPEED_MPS,
+        max_distance=None,
+        cache_dir=None,
+        no_cache=True,
+    )
+    origins = OriginArgs(None, settings.CELL_M, "auto", None, None)
+    return build_data(study, origins, None, settings.THRESHOLD_BASIS, workdir)
+
+
 def grid_data(junctions: int):
     """ServeData on a shape grid placed over the district (synthetic)."""
     import geopandas as gpd
@@ -181,12 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         "--screenshot", type=Path, default=None, help="save the demo page after the clicks (PNG)"
     )
     args = ap.parse_args(argv)
-    from gcgeo.cli.serve import build_data
-
     rng = np.random.default_rng(3)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        demo = build_data(None, None, None, 100.0, "auto", "distance", False, Path(tmp))
+        demo = demo_data(Path(tmp))
         rows += server_rows("demo", demo, args.adds, rng)
         rows.append(browser_row("demo", demo, args.clicks, args.screenshot))
         if not args.quick:

@@ -78,3 +78,56 @@ def test_serves_the_demo_until_interrupted(tmp_path: Path) -> None:
     assert proc.returncode in (0, 130), err.decode()
     assert "Traceback" not in err.decode()
     assert list(tmp_path.iterdir()) == [] or all(p.name == "cache" for p in tmp_path.iterdir())
+
+
+def test_the_exported_session_runs_through_gcgeo_scenario(tmp_path: Path) -> None:
+    """Edits on the page → scenario.toml → the `gcgeo scenario` command: its delta.csv has the
+    page's shares, district-wide and per zone (to the 4 decimals it writes)."""
+    import numpy as np
+    import pandas as pd
+
+    from gcgeo import settings
+    from gcgeo.cli.options import OriginArgs, StudyArgs
+    from gcgeo.cli.serve import build_data
+    from gcgeo.demo import write_demo_osm
+    from gcgeo.serve import Session
+
+    osm = tmp_path / "demo.osm"
+    write_demo_osm(osm)
+    study = StudyArgs(str(osm), None, None, "wgs84", False, False, None, settings.MAX_SNAP_M,
+                      settings.WALK_SPEED_MPS, None, None, True)  # fmt: skip
+    data = build_data(study, OriginArgs(None, settings.CELL_M, "auto", None, None), None,
+                      settings.THRESHOLD_BASIS, tmp_path)  # fmt: skip
+    s = Session(data)
+    net = data.net
+    rng = np.random.default_rng(6)
+    lon, lat = net.nodes["lon"].to_numpy(), net.nodes["lat"].to_numpy()
+    for node in rng.integers(0, net.n_nodes, 5):
+        s.add_facility("clinic", float(lon[node]), float(lat[node]), "社区卫生站")
+    a = int(rng.integers(net.n_nodes))
+    gap = np.hypot(*(net.xy - net.xy[a]).T)
+    b = int(np.flatnonzero((gap > 100) & (gap < 200))[0])  # a street node 100-200 m away
+    s.add_link((float(lon[a]), float(lat[a])), (float(lon[b]), float(lat[b])))
+    toml = tmp_path / "session.toml"
+    toml.write_text(s.scenario_toml(), encoding="utf-8")
+    zones = Path(__file__).resolve().parents[2] / "layers" / "zones.geojson"
+    r = run("scenario", str(toml), "--osm", str(osm), "--categories", "clinic", "--areas",
+            str(zones), "--no-cache", "--out", str(tmp_path / "out"))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    delta = pd.read_csv(tmp_path / "out" / "delta.csv", dtype={"area_code": str})
+    delta = delta.set_index("area_code")
+    shares = s.shares("clinic")
+    # origins basis: a share is covered / origins, so the covered counts must match exactly
+    # (delta.csv rounds shares to 3 decimals for people)
+    pairs = [("all", shares["district"])] + list(shares["zones"].items())
+    checked = 0
+    for code, row in pairs:
+        n = int(delta.at[code, "origins"])
+        if n == 0:
+            assert row["share_after"] is None
+            continue
+        assert int(delta.at[code, "after_covered"]) == round(row["share_after"] * n), code
+        assert int(delta.at[code, "before_covered"]) == round(row["share_before"] * n), code
+        checked += 1
+    assert checked >= 4
+    assert shares["district"]["share_after"] > shares["district"]["share_before"]

@@ -93,7 +93,8 @@ def test_add_then_delete_equals_gcgeo_coverage(client: TestClient, demo: dict) -
     reach = res.origins[reached_col("elderly_canteen")].to_numpy(bool)
     assert doc["shares"]["district"]["share_after"] == pytest.approx(w[reach].sum() / w.sum())
     listed = c.get("/api/facilities", params={"category": "elderly_canteen"}).json()
-    names = {f["id"]: f["name"] for f in listed["facilities"]}
+    cols = listed["facilities"]
+    names = dict(zip(cols["id"], cols["name"], strict=True))
     assert names[doc["id"]] == "幸福食堂 <b>&"  # text, returned as text
     gone = c.delete(f"/api/facilities/{doc['id']}").json()
     assert gone["shares"]["district"]["share_after"] == gone["shares"]["district"]["share_before"]

@@ -29,6 +29,7 @@ __all__ = [
     "areas_option",
     "boundary_option",
     "catalogue_option",
+    "cell_option",
     "categories_option",
     "category_option",
     "CRS_TYPE",
@@ -48,9 +49,13 @@ __all__ = [
     "layers_option",
     "offline_option",
     "ONLINE_NOTE",
+    "optional_osm_option",
     "origin_options",
+    "origin_rule_option",
+    "origin_source_options",
     "osm_option",
     "overwrite_option",
+    "served_study_options",
     "study_options",
     "tianditu_key_option",
     "tiles_option",
@@ -139,7 +144,7 @@ def cache_argument(cache_dir: str | None, no_cache: bool) -> str | bool:
 class StudyArgs:
     """What :func:`study_options` collects: the inputs and settings of one study."""
 
-    osm_path: str
+    osm_path: str  # None only under served_study_options, until the demo is written
     catalogue_path: str | None
     facilities_csv: str | None
     facilities_crs: str
@@ -234,8 +239,29 @@ def category_option(required: bool = True, help: str = "Category id, e.g. kinder
 def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that builds a study from an OSM file; the command
     gets them as one :class:`StudyArgs` named ``study_args``, plus ``as_json`` and ``overwrite``."""
-    opts = [
-        osm_option,
+    func = _collect(func, "study_args", StudyArgs, [osm_option, *_study_settings()])
+    return overwrite_option(json_option(func))
+
+
+def served_study_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The same as :func:`study_options` for a command that writes nothing (``gcgeo serve``):
+    ``--osm`` may be left out (``osm_path`` is then None) and there is no --json/--overwrite."""
+    return _collect(func, "study_args", StudyArgs, [optional_osm_option, *_study_settings()])
+
+
+#: ``--osm FILE`` where a command has a default network (``gcgeo serve``: the demo).
+optional_osm_option = click.option(
+    "--osm",
+    "osm_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="OSM extract (default: the synthetic demo network, labelled as such).",
+)
+
+
+def _study_settings() -> list[Any]:
+    """Every study option but ``--osm``."""
+    return [
         catalogue_option,
         click.option(
             "--facilities",
@@ -311,8 +337,6 @@ def study_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         *cache_options,
     ]
-    func = _collect(func, "study_args", StudyArgs, opts)
-    return overwrite_option(json_option(func))
 
 
 #: ``--cell M``: the grid cell size of the origins.
@@ -336,6 +360,11 @@ origin_rule_option = click.option(
 def origin_options(func: Any) -> Any:
     """Where origins come from (grid or a planner's layer) as one :class:`OriginArgs` named
     ``origin_args``, plus the output folder ``out_dir``."""
+    return out_dir_option(origin_source_options(func))
+
+
+def origin_source_options(func: Any) -> Any:
+    """:func:`origin_options` without ``--out`` (a command that writes nothing)."""
     opts = [
         boundary_option,
         cell_option,
@@ -350,8 +379,7 @@ def origin_options(func: Any) -> Any:
         click.option("--population", default=None, help="Population column of --origins."),
         *origin_table_options,
     ]
-    func = _collect(func, "origin_args", OriginArgs, opts)
-    return out_dir_option(func)
+    return _collect(func, "origin_args", OriginArgs, opts)
 
 
 #: ``--out DIR``: the output folder of a command writing a set of files.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 import tempfile
@@ -10,16 +11,16 @@ from typing import Any
 
 import click
 
+from .. import settings
 from .._errors import DependencyError, InputError
 from .common import check_layers_dir, handle_errors
 from .options import (
     Measure,
-    cache_argument,
-    cache_options,
-    catalogue_option,
-    cell_option,
+    OriginArgs,
+    StudyArgs,
     layers_option,
-    origin_rule_option,
+    origin_source_options,
+    served_study_options,
     threshold_basis_option,
 )
 
@@ -49,58 +50,50 @@ def _check_port(host: str, port: int) -> None:
 
 
 def build_data(
-    osm_path: str | None,
-    catalogue_path: str | None,
+    study_args: StudyArgs,
+    origin_args: OriginArgs,
     layers_dir: str | None,
-    cell: float,
-    origin_rule: str,
     threshold_basis: str,
-    cache: Any,
     workdir: Path,
 ) -> Any:
-    """The shared data of the page: the OSM file's (or the demo's) study, origins, areas."""
+    """The shared data of the page: the study (the OSM file's, or the demo's), the origins
+    as ``gcgeo coverage`` lays them out with the same options, and the areas."""
     from ..catalogue import load_catalogue
-    from ..coverage import grid_origins
     from ..demo import DEMO_LABEL, write_demo_osm
     from ..serve import ServeData
-    from ..study import open_study
+    from .common import make_origins, open_study_from_args, read_origin_inputs
 
     label = ""
-    if osm_path is None:
-        osm_path = str(workdir / "demo.osm")
-        write_demo_osm(osm_path)
+    if study_args.osm_path is None:
+        demo = workdir / "demo.osm"
+        write_demo_osm(demo)
+        study_args = dataclasses.replace(study_args, osm_path=str(demo))
         label = DEMO_LABEL
-    cat = load_catalogue(catalogue_path)
-    study = open_study(osm_path, catalogue=cat, cache=cache)
-    origins = grid_origins(study.network, cell, None, origin_rule)
-    if len(origins) == 0:
-        raise InputError(
-            f"No origin falls inside the streets of {osm_path!r} under --origin-rule "
-            f"{origin_rule}; try --origin-rule all."
-        )
+    cat = load_catalogue(study_args.catalogue_path)
+    cats = cat.select(None)
+    boundary, layer = read_origin_inputs(origin_args)
+    study = open_study_from_args(study_args, cat, boundary, cats)
+    origins = make_origins(origin_args, study.network, boundary, layer, study_args.max_snap)
+    personas = dict(settings.PERSONA_SPEEDS_MPS)
+    personas["adult"] = float(study_args.speed)  # --speed is the default walker's pace
     return ServeData.prepare(
         study.network,
         study.facilities,
-        cat.select(None),
+        cats,
         origins,
         layers_dir=layers_dir,
+        max_snap=study_args.max_snap,
         threshold_basis=threshold_basis,
+        personas=personas,
+        limit=study_args.max_distance,
         label=label,
     )
 
 
 @click.command()
-@click.option(
-    "--osm",
-    "osm_path",
-    type=click.Path(dir_okay=False, path_type=str),
-    default=None,
-    help="OSM extract (default: the synthetic demo network, labelled as such on the page).",
-)
-@catalogue_option
+@served_study_options
+@origin_source_options
 @layers_option
-@cell_option
-@origin_rule_option
 @threshold_basis_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -116,28 +109,23 @@ def build_data(
     help="Access token every request must carry (required with a non-local --host).",
 )
 @click.option("--open", "open_browser", is_flag=True, default=False, help="Open the page.")
-@cache_options[0]
-@cache_options[1]
 @handle_errors
 def serve(
-    osm_path: str | None,
-    catalogue_path: str | None,
+    study_args: StudyArgs,
+    origin_args: OriginArgs,
     layers_dir: str | None,
-    cell: float,
-    origin_rule: str,
     threshold_basis: str,
     host: str,
     port: float,
     token: str | None,
     open_browser: bool,
-    cache_dir: str | None,
-    no_cache: bool,
 ) -> None:
     """Serve a live what-if map: click to add facilities or links, see coverage change.
 
-    The page and its assets come from gcgeo itself (no internet needed). Shares use the
-    same origins and rules as `gcgeo coverage` on the same file; edits stay in memory
-    until exported as a scenario file for `gcgeo scenario`. Stop with Ctrl-C.
+    Takes the options of `gcgeo coverage` (the origins and rules are the same, so a share on
+    the page equals the share `gcgeo coverage` writes with the same facilities). The page
+    and its assets come from gcgeo itself (no internet needed); edits stay in memory until
+    exported as a scenario file for `gcgeo scenario`. Stop with Ctrl-C.
     """
     try:
         import uvicorn
@@ -163,20 +151,12 @@ def serve(
     planned = load_layer("planned_facilities", layers_dir)
     with tempfile.TemporaryDirectory(prefix="gcgeo-serve-") as work:
         click.echo("Preparing the network and origins …", err=True)
-        data = build_data(
-            osm_path,
-            catalogue_path,
-            layers_dir,
-            cell,
-            origin_rule,
-            threshold_basis,
-            cache_argument(cache_dir, no_cache),
-            Path(work),
-        )
+        data = build_data(study_args, origin_args, layers_dir, threshold_basis, Path(work))
         app = make_app(data, token=token, planned=planned)
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
         shown = url + (f"?token={token}" if token else "")
-        click.echo(f"gcgeo serve: {shown}  ({data.label or osm_path}; Ctrl-C to stop)", err=True)
+        where = data.label or study_args.osm_path
+        click.echo(f"gcgeo serve: {shown}  ({where}; Ctrl-C to stop)", err=True)
         if open_browser:
             import webbrowser
 

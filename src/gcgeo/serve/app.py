@@ -262,19 +262,16 @@ def make_app(data: ServeData, token: str | None = None, planned: Any = None) -> 
         doc["bands_version"] = version
         return doc
 
-    def facilities_doc(s: Session, category: str) -> list[dict[str, Any]]:
+    def facilities_doc(s: Session, category: str) -> dict[str, list[Any]]:
+        """The category's facilities now, as columns: ``id``, ``name``, ``lon``, ``lat``."""
         fac = s.facilities_now()
-        fac = fac[fac["category"] == category]
-        xy = np.column_stack([fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy()])
-        return [
-            {
-                "id": str(f),
-                "name": str(n or ""),
-                "lon": round(float(x), 7),
-                "lat": round(float(y), 7),
-            }
-            for f, n, (x, y) in zip(fac["facility_id"], fac["name"], xy, strict=True)
-        ]
+        fac = fac[(fac["category"] == category).to_numpy()]
+        return {
+            "id": fac["facility_id"].astype(str).tolist(),
+            "name": fac["name"].fillna("").astype(str).tolist(),
+            "lon": np.round(fac.geometry.x.to_numpy(), 7).tolist(),
+            "lat": np.round(fac.geometry.y.to_numpy(), 7).tolist(),
+        }
 
     def endpoint(fn: Any, needs_session: bool = True) -> Any:
         async def run(request: Request) -> Response:

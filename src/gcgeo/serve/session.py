@@ -79,6 +79,7 @@ class ServeData:
     max_snap: float
     threshold_basis: str
     personas: dict[str, float]
+    limit: float | None = None  # --max-distance; None: search_limit's default
     label: str = ""
     _baselines: dict[tuple[str, float, float], CategoryState] = field(
         default_factory=dict, repr=False, compare=False
@@ -95,6 +96,7 @@ class ServeData:
         max_snap: float = settings.MAX_SNAP_M,
         threshold_basis: str = settings.THRESHOLD_BASIS,
         personas: dict[str, float] | None = None,
+        limit: float | None = None,
         label: str = "",
     ) -> ServeData:
         """Snap the origins and facilities once and place the origins in the areas."""
@@ -131,6 +133,7 @@ class ServeData:
             max_snap=max_snap,
             threshold_basis=threshold_basis,
             personas=dict(personas or settings.PERSONA_SPEEDS_MPS),
+            limit=limit,
             label=label,
         )
 
@@ -216,6 +219,7 @@ class Session:
         self._index: dict[str, dict[str, int]] = {}
         self._added: dict[str, Edit] = {}
         self._removed: set[str] = set()
+        self._now: tuple[int, gpd.GeoDataFrame] | None = None  # facilities_now, per edit count
 
     @property
     def net(self) -> StreetNetwork:
@@ -351,7 +355,8 @@ class Session:
         )
         if threshold_m is not None:
             threshold = float(threshold_m)
-        limit = search_limit(threshold, band_speed)
+        # the search limit compute_coverage uses: at the walker's speed, or --max-distance
+        limit = search_limit(threshold, self.data.personas[persona], self.data.limit)
         key = (category_id, float(self.data.personas[persona]), float(threshold))
         base = self.data.baseline(key, limit)
         if key not in self._views:
@@ -405,6 +410,11 @@ class Session:
     # --------------------------------------------------------------- scenario
     def facilities_now(self) -> gpd.GeoDataFrame:
         """The facilities after the edits (WGS-84), as ``gcgeo coverage --facilities`` reads them."""
+        if self._now is None or self._now[0] != len(self.edits):
+            self._now = (len(self.edits), self._facilities_now())
+        return self._now[1]
+
+    def _facilities_now(self) -> gpd.GeoDataFrame:
         base = self.data.facilities
         keep = ~base["facility_id"].astype(str).isin(self._removed)
         added = [e for fid, e in self._added.items() if fid not in self._removed]

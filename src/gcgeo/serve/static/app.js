@@ -147,11 +147,12 @@
   }
 
   // ---------------------------------------------------------------- facilities
-  function showFacilities(list) {
-    state.facilities = list;
+  function showFacilities(cols) {
+    state.facilities = cols;
     state.markers.clearLayers();
     const cat = state.meta.categories.find((c) => c.id === $("category").value);
-    for (const f of list) {
+    for (let i = 0; i < cols.id.length; i++) {
+      const f = { id: cols.id[i], name: cols.name[i], lon: cols.lon[i], lat: cols.lat[i] };
       const added = f.id.startsWith("new-");
       const m = added
         ? L.marker([f.lat, f.lon], { draggable: true, title: f.name || f.id })
