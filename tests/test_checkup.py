@@ -149,3 +149,23 @@ def test_a_planners_indicator_file_is_checked(tmp_path: Path, text: str, words: 
     with pytest.raises(InputError) as exc:
         load_indicators(p)
     assert words in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_shortfall_by_hand(town: dict) -> None:
+    """Beyond 300 m live O3 and O4: 300 + 550 = 850 residents, all in the west half; with
+    400 residents per kindergarten that is ceil(850 / 400) = 3 more."""
+    from gcgeo.checkup import measure_reach, shortfall_table
+    from gcgeo.indicators import TierSize, load_tier_sizes
+
+    cat = load_catalogue()
+    inds = [_indicator("k300", 300.0)]
+    reach = measure_reach(town["net"], town["fac"], cat, inds, town["origins"])
+    tiers = {5: TierSize(5, 400.0, "checked", "by hand")}
+    t = shortfall_table(cat, inds, town["origins"], POP, "layer", reach, tiers,
+                        [("halves", town["halves"])])  # fmt: skip
+    t = t.set_index("area_code")
+    assert t.at["all", "population_beyond"] == 850.0 and t.at["all", "facilities_needed"] == 3
+    assert t.at["west", "facilities_needed"] == 3 and t.at["east", "facilities_needed"] == 0
+    shipped = load_tier_sizes()
+    assert shipped[5].residents_per_facility == 12000 and shipped[5].status == "to_confirm"
+    assert shipped[10].status == shipped[15].status == "checked"

@@ -32,7 +32,15 @@ from .columns import reached_col
 from .indicators import Indicator
 from .walker import walker_categories
 
-__all__ = ["AREA_LAYER_NAMES", "HEADERS_ZH", "checkup_html", "checkup_table", "write_xlsx"]
+__all__ = [
+    "AREA_LAYER_NAMES",
+    "HEADERS_ZH",
+    "checkup_html",
+    "checkup_table",
+    "measure_reach",
+    "shortfall_table",
+    "write_xlsx",
+]
 
 #: ``area_layer`` of the shipped layers (the district's own names).
 AREA_LAYER_NAMES = {"zones": "zone", "wings": "wing", "renewal_areas": "renewal_area"}
@@ -94,6 +102,7 @@ def checkup_table(
     max_snap: float = settings.MAX_SNAP_M,
     limit: float | None = None,
     threshold_basis: str = settings.THRESHOLD_BASIS,
+    reach: dict[tuple[str, float | None], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """One row per indicator × area (see the module docstring).
 
@@ -109,25 +118,14 @@ def checkup_table(
         Area polygons with ``code`` and ``name_zh``, in report order.
     basis : str, optional
         Use this basis for every indicator instead of each one's own.
+    reach : dict, optional
+        From :func:`measure_reach` (computed here when not given).
     """
-    from .coverage import compute_coverage
     from .population import SOURCES
 
-    # one coverage run per distinct radius: the categories with that threshold
-    need: dict[float | None, set[str]] = {}
-    for ind in indicators:
-        for c in ind.categories:
-            need.setdefault(ind.radius_m, set()).add(c)
-    reach: dict[tuple[str, float | None], np.ndarray] = {}
-    for radius, ids in need.items():
-        cats = walker_categories(catalogue.select(sorted(ids)), speed_mps, threshold_basis)
-        if radius is not None:
-            cats = [dataclasses.replace(c, max_distance_m=radius) for c in cats]
-        res = compute_coverage(
-            net, facilities, cats, origins, speed_mps, max_snap, limit, "distance"
-        )
-        for c in cats:
-            reach[(c.id, radius)] = res.origins[reached_col(c.id)].to_numpy(bool)
+    if reach is None:
+        reach = measure_reach(net, facilities, catalogue, indicators, origins, speed_mps,
+                              max_snap, limit, threshold_basis)  # fmt: skip
     cat_thr = {
         c.id: c.max_distance_m
         for c in walker_categories(catalogue.select(None), speed_mps, threshold_basis)
@@ -186,6 +184,88 @@ def checkup_table(
                     "source": ind.source,
                     "population_source": population_source if b == "population" else "",
                     "estimate": bool(b == "population" and SOURCES.get(population_source, False)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def measure_reach(
+    net: Any,
+    facilities: gpd.GeoDataFrame,
+    catalogue: Catalogue,
+    indicators: Sequence[Indicator],
+    origins: gpd.GeoDataFrame,
+    speed_mps: float = settings.WALK_SPEED_MPS,
+    max_snap: float = settings.MAX_SNAP_M,
+    limit: float | None = None,
+    threshold_basis: str = settings.THRESHOLD_BASIS,
+) -> dict[tuple[str, float | None], np.ndarray]:
+    """Which origins reach each (category, radius) the indicators use: one
+    :func:`gcgeo.coverage.compute_coverage` run per distinct radius (``None``: each
+    category's own threshold)."""
+    from .coverage import compute_coverage
+
+    need: dict[float | None, set[str]] = {}
+    for ind in indicators:
+        for c in ind.categories:
+            need.setdefault(ind.radius_m, set()).add(c)
+    reach: dict[tuple[str, float | None], np.ndarray] = {}
+    for radius, ids in need.items():
+        cats = walker_categories(catalogue.select(sorted(ids)), speed_mps, threshold_basis)
+        if radius is not None:
+            cats = [dataclasses.replace(c, max_distance_m=radius) for c in cats]
+        res = compute_coverage(
+            net, facilities, cats, origins, speed_mps, max_snap, limit, "distance"
+        )
+        for c in cats:
+            reach[(c.id, radius)] = res.origins[reached_col(c.id)].to_numpy(bool)
+    return reach
+
+
+def shortfall_table(
+    catalogue: Catalogue,
+    indicators: Sequence[Indicator],
+    origins: gpd.GeoDataFrame,
+    population: np.ndarray,
+    population_source: str,
+    reach: dict[tuple[str, float | None], np.ndarray],
+    tiers: dict[int, Any],
+    layers: Sequence[tuple[str, gpd.GeoDataFrame]] = (),
+) -> pd.DataFrame:
+    """Per single-category indicator and area: residents beyond the radius and how many
+    facilities of a standard size they would need (``ceil(residents / residents per
+    facility of the category's tier)``), for ``gcgeo suggest --count``."""
+    from .population import SOURCES
+
+    pop = np.asarray(population, dtype=float)
+    rows = []
+    for ind in indicators:
+        if len(ind.categories) != 1:
+            continue
+        cid = ind.categories[0]
+        cat = catalogue.categories[cid]
+        size = tiers.get(int(cat.tier))
+        uncovered = ~reach[(cid, ind.radius_m)]
+        for layer, code, name, mask in _memberships(origins, layers):
+            beyond = float(pop[mask & uncovered].sum())
+            per = size.residents_per_facility if size is not None else np.nan
+            rows.append(
+                {
+                    "indicator_id": ind.id,
+                    "category": cid,
+                    "area_layer": layer,
+                    "area_code": code,
+                    "area_name_zh": name,
+                    "population": float(pop[mask].sum()),
+                    "population_beyond": beyond,
+                    "radius_m": ind.radius_m if ind.radius_m is not None else np.nan,
+                    "tier_min": int(cat.tier),
+                    "residents_per_facility": per,
+                    "facilities_needed": int(np.ceil(beyond / per)) if np.isfinite(per) else None,
+                    "status": "to_confirm" if size is None else size.status,
+                    "source": "" if size is None else size.source,
+                    "population_source": population_source,
+                    "estimate": bool(SOURCES.get(population_source, False)),
                 }
             )
     return pd.DataFrame(rows)

@@ -20,7 +20,7 @@ from typing import Any
 from ._errors import InputError
 from .catalogue import Catalogue
 
-__all__ = ["BASES", "STATUSES", "Indicator", "load_indicators"]
+__all__ = ["BASES", "STATUSES", "Indicator", "TierSize", "load_indicators", "load_tier_sizes"]
 
 #: What an indicator's share is of: residential land area, residents, or origin cells.
 BASES = ("area", "population", "origins")
@@ -64,6 +64,16 @@ class Indicator:
         if self.target is not None:
             bits.append(f"target: {self.target_source}")
         return "; ".join(bits)
+
+
+@dataclass(frozen=True)
+class TierSize:
+    """Residents one facility of a life-circle tier serves (for shortfalls)."""
+
+    minutes: int
+    residents_per_facility: float
+    status: str
+    source: str
 
 
 def _fail(where: str, msg: str) -> InputError:
@@ -133,6 +143,22 @@ def _indicator(doc: dict[str, Any], where: str, catalogue: Catalogue) -> Indicat
     )
 
 
+def _read(path: str | os.PathLike | None) -> tuple[dict[str, Any], str]:
+    if path is None:
+        text = (resources.files("gcgeo") / "indicators.toml").read_text(encoding="utf-8")
+        where = "indicators.toml"
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"Cannot read the indicator file {where!r} ({exc}).") from exc
+    try:
+        return tomllib.loads(text), where
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"Indicator file {where!r} is not valid TOML ({exc}).") from exc
+
+
 def load_indicators(
     path: str | os.PathLike | None = None, catalogue: Catalogue | None = None
 ) -> list[Indicator]:
@@ -146,19 +172,7 @@ def load_indicators(
     from .catalogue import load_catalogue
 
     catalogue = catalogue or load_catalogue()
-    if path is None:
-        text = (resources.files("gcgeo") / "indicators.toml").read_text(encoding="utf-8")
-        where = "indicators.toml"
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"Cannot read the indicator file {where!r} ({exc}).") from exc
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"Indicator file {where!r} is not valid TOML ({exc}).") from exc
+    doc, where = _read(path)
     rows = doc.get("indicator")
     if not isinstance(rows, list) or not rows:
         raise InputError(f"Indicator file {where!r} has no [[indicator]] entries.")
@@ -167,4 +181,22 @@ def load_indicators(
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         raise InputError(f"Indicator file {where!r} lists id {dupes[0]!r} twice.")
+    return out
+
+
+def load_tier_sizes(path: str | os.PathLike | None = None) -> dict[int, TierSize]:
+    """The ``[[tier]]`` entries of the indicator file: residents per facility by tier."""
+    doc, where = _read(path)
+    out: dict[int, TierSize] = {}
+    for i, t in enumerate(doc.get("tier", [])):
+        at = f"{where} [[tier]] #{i + 1}"
+        minutes, per = t.get("minutes"), t.get("residents_per_facility")
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
+            raise _fail(at, f"minutes {minutes!r} must be a whole number of minutes.")
+        if isinstance(per, bool) or not isinstance(per, int | float) or not per > 0:
+            raise _fail(at, f"residents_per_facility {per!r} must be a positive number.")
+        status = t.get("status", "to_confirm")
+        if status not in STATUSES:
+            raise _fail(at, f"status {status!r} must be checked or to_confirm.")
+        out[minutes] = TierSize(minutes, float(per), status, str(t.get("source", "")))
     return out

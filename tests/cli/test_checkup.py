@@ -53,6 +53,11 @@ def test_checkup_on_the_demo(demo_osm: Path, tmp_path: Path) -> None:
     assert ws.page_setup.orientation == "landscape" and ws.freeze_panes == "A2"
     page = (out / "checkup.html").read_text(encoding="utf-8")
     assert DEMO_LABEL in page and "十五分钟生活圈达标率" in page
+    short = pd.read_csv(out / "shortfall.csv", encoding="utf-8-sig", dtype={"area_code": str})
+    d = short[(short["area_layer"] == "district")].set_index("indicator_id")
+    k = d.loc["kindergarten_coverage"]
+    assert k["facilities_needed"] == -(-k["population_beyond"] // k["residents_per_facility"])
+    assert "life_circle_15min" not in d.index  # several categories: no single facility count
 
 
 def test_population_basis_with_the_estimate(demo_osm: Path, tmp_path: Path) -> None:

@@ -92,16 +92,25 @@ def checkup(
     Writes OUT/checkup.csv (one row per indicator × area: value 0–1 on residential land
     area, population or origins, target, pass, radius, status checked/to_confirm and
     source), OUT/checkup.xlsx (one sheet per level, Chinese headers, for print),
-    OUT/checkup.html and OUT/run.json. Nothing in it is official: every value says whether
-    it is confirmed.
+    OUT/checkup.html, OUT/run.json and, with a population, OUT/shortfall.csv (residents
+    beyond each radius and the facilities of a standard size they would need, a count for
+    `gcgeo suggest --count`). Nothing in it is official: every value says whether it is
+    confirmed.
     """
     import numpy as np
 
     from .._io import atomic_write_text, output_set, write_csv
     from ..catalogue import load_catalogue
-    from ..checkup import AREA_LAYER_NAMES, checkup_html, checkup_table, write_xlsx
+    from ..checkup import (
+        AREA_LAYER_NAMES,
+        checkup_html,
+        checkup_table,
+        measure_reach,
+        shortfall_table,
+        write_xlsx,
+    )
     from ..demo import is_synthetic_osm
-    from ..indicators import load_indicators
+    from ..indicators import load_indicators, load_tier_sizes
     from ..layers import AREA_LAYERS, load_layer
     from ..population import (
         estimate_from_land,
@@ -122,7 +131,7 @@ def checkup(
     cat = load_catalogue(study_args.catalogue_path)
     indicators = load_indicators(indicators_path, cat)
     out = Path(out_dir)
-    names = ("checkup.csv", "checkup.xlsx", "checkup.html", "run.json")
+    names = ("checkup.csv", "checkup.xlsx", "checkup.html", "run.json", "shortfall.csv")
     targets = [out / n for n in names]
     inputs = [*study_args.inputs, *origin_args.inputs, layers_dir, indicators_path,
               population_raster, population_areas, areas_path]  # fmt: skip
@@ -174,17 +183,25 @@ def checkup(
                 )
             basis = basis or ("population" if population is not None else "origins")
         step(f"{len(indicators)} indicators")
+        reach = measure_reach(net, study.facilities, cat, indicators, origins, study_args.speed,
+                              study_args.max_snap, study_args.max_distance, threshold_basis)  # fmt: skip
         table = checkup_table(
             net, study.facilities, cat, indicators, origins, res_m2, population, source,
             layers, basis, study_args.speed, study_args.max_snap, study_args.max_distance,
-            threshold_basis,
+            threshold_basis, reach,
         )  # fmt: skip
+        shortfall = None
+        if population is not None:
+            shortfall = shortfall_table(cat, indicators, origins, population, source, reach,
+                                        load_tier_sizes(indicators_path), layers)  # fmt: skip
         synthetic = is_synthetic_osm(study_args.osm_path)
         note = "初步结果，未经核实 draft, values to confirm"
         if synthetic:
             from ..demo import DEMO_LABEL
 
             table = table.assign(data_note=DEMO_LABEL)
+            if shortfall is not None:
+                shortfall = shortfall.assign(data_note=DEMO_LABEL)
             note = f"{DEMO_LABEL} · {note}"
         run = {
             "label": note,
@@ -197,10 +214,13 @@ def checkup(
             "origins": len(origins),
             "origin_rule": origins.attrs.get("origin_rule"),
             "study": study.meta,
-            "outputs": [str(t) for t in targets],
+            "shortfall": "shortfall.csv" if shortfall is not None else "needs a population",
+            "outputs": [str(t) for t in targets if t.name != names[4] or shortfall is not None],
         }
         with output_set(out) as stage:
             write_csv(table, stage / names[0])
+            if shortfall is not None:
+                write_csv(shortfall, stage / names[4])
             write_xlsx(table, stage / names[1], note)
             title = "城市体检 社区服务指标 community-service indicators"
             atomic_write_text(stage / names[2], checkup_html(table, title, note))
