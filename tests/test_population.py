@@ -98,3 +98,33 @@ def test_raster_written_here_sums_exactly_to_its_cells(tmp_path: Path) -> None:
         dst.write(np.ones((1, 1), dtype="float32"), 1)
     with pytest.raises(InputError, match="has no CRS"):
         from_raster(cells, bad)
+
+
+def test_buildings_estimate_by_hand(tmp_path: Path) -> None:
+    """B1: 20 x 20 m, building:levels 10 → 4,000 m² of floors, all in cell 0; B2: 10 x 40 m,
+    no levels → 6 floors, 2,400 m², half in cell 0 and half in cell 1 (it straddles x = 100).
+    640 residents over 6,400 m²: cell 0 gets 400 + 120, cell 1 gets 120."""
+    from osmxml import X0 as OX
+    from osmxml import Y0 as OY
+    from osmxml import OSMBuilder
+
+    from gcgeo.population import estimate_total
+
+    b = OSMBuilder()
+    for k, (x, y) in {"a": (10, 10), "b": (30, 10), "c": (30, 30), "d": (10, 30)}.items():
+        b.node(k, x, y)
+    b.way(["a", "b", "c", "d", "a"], building="apartments", **{"building:levels": "10"})
+    for k, (x, y) in {"e": (80, 60), "f": (120, 60), "g": (120, 70), "h": (80, 70)}.items():
+        b.node(k, x, y)
+    b.way(["e", "f", "g", "h", "e"], building="residential")
+    b.node("s1", 0, 90)
+    b.node("s2", 200, 90)
+    b.way(["s1", "s2"], highway="residential")
+    path = b.write(tmp_path / "b.osm")
+    x = np.array([OX + 50, OX + 150, OX + 250])
+    y = np.full(3, OY + 50.0)
+    cells = gpd.GeoDataFrame({"x": x, "y": y}, geometry=shapely.points(x, y), crs="EPSG:4548")
+    cells.attrs["cell_m"] = 100.0
+    got, source = estimate_total(cells, path, None, 640.0)
+    assert source == "estimate_buildings"
+    np.testing.assert_allclose(got, [520, 120, 0], atol=0.05)  # OSM's 7 decimals: ~1 cm

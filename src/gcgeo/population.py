@@ -12,8 +12,11 @@ Origins are the cells of :func:`gcgeo.coverage.grid_origins` (``x``, ``y`` their
   where the polygon has none);
 * :func:`from_raster` — a population raster (WorldPop-style GeoTIFF, any CRS), each pixel
   counted in the cell its centre falls in;
-* :func:`estimate_from_land` — ``total`` spread by residential land area: an **estimate**,
-  and labelled so.
+* :func:`residential_buildings` + :func:`estimate_from_buildings` — ``total`` spread by
+  residential floor area (OSM building footprint × ``building:levels``, or
+  :data:`DEFAULT_LEVELS` where the tag is missing): an **estimate**, and labelled so;
+* :func:`estimate_from_land` — ``total`` spread by residential land area, where the file
+  maps no residential buildings: an **estimate** too.
 
 :data:`SOURCES` names what each output's ``population_source`` column may say.
 """
@@ -30,8 +33,12 @@ import shapely
 from ._errors import DependencyError, InputError
 
 __all__ = [
+    "DEFAULT_LEVELS",
     "SOURCES",
+    "estimate_from_buildings",
     "estimate_from_land",
+    "estimate_total",
+    "residential_buildings",
     "from_polygons",
     "from_raster",
     "residential_area",
@@ -43,8 +50,14 @@ SOURCES = {
     "polygons": False,  # a planner's polygons, spread over the origins inside them
     "raster": False,  # a population raster summed per cell
     "estimate": True,  # --population-total spread by residential land area
+    "estimate_buildings": True,  # --population-total spread by residential floor area
     "none": False,  # no population: population-basis indicators are not computed
 }
+
+
+#: Floors assumed where a residential building has no ``building:levels`` (Chinese urban
+#: housing is mostly 6-storey 多层; to confirm locally, ``--default-levels``).
+DEFAULT_LEVELS = 6.0
 
 
 def _cells(origins: gpd.GeoDataFrame) -> np.ndarray:
@@ -174,3 +187,87 @@ def estimate_from_land(res_area: np.ndarray, total: float) -> np.ndarray:
             "a population layer or raster instead."
         )
     return res_area * (total / land)
+
+
+def residential_buildings(path: str | os.PathLike) -> tuple[gpd.GeoSeries, np.ndarray]:
+    """Residential building footprints (WGS-84) of an OSM file and their ``building:levels``
+    (NaN where missing or not a number), one libosmium pass with areas assembled."""
+    import osmium
+
+    from .osm_stream import RESIDENTIAL_BUILDINGS
+
+    wkb = osmium.geom.WKBFactory()
+    geoms, levels = [], []
+    fp = (
+        osmium.FileProcessor(str(path))
+        .with_areas()
+        .with_filter(osmium.filter.KeyFilter("building"))
+    )
+    for obj in fp:
+        if not obj.is_area() or obj.tags.get("building") not in RESIDENTIAL_BUILDINGS:
+            continue
+        try:
+            geoms.append(wkb.create_multipolygon(obj))
+        except Exception:  # broken multipolygons are common in OSM; skip them
+            continue
+        raw = obj.tags.get("building:levels")
+        try:
+            lv = float(raw) if raw is not None else np.nan
+        except ValueError:
+            lv = np.nan
+        levels.append(lv if np.isfinite(lv) and 0 < lv <= 200 else np.nan)
+    shapes = shapely.from_wkb(np.array(geoms, dtype=object)) if geoms else []
+    return gpd.GeoSeries(shapes, crs="EPSG:4326"), np.array(levels, dtype=float)
+
+
+def estimate_from_buildings(
+    origins: gpd.GeoDataFrame,
+    footprints: gpd.GeoSeries,
+    levels: np.ndarray,
+    total: float,
+    default_levels: float = DEFAULT_LEVELS,
+) -> np.ndarray:
+    """``total`` residents spread by residential floor area (footprint inside each cell ×
+    floors): an estimate."""
+    if not (np.isfinite(total) and total > 0):
+        raise InputError(f"--population-total {total!r} must be a positive number of residents.")
+    if not (np.isfinite(default_levels) and default_levels > 0):
+        raise InputError(
+            f"--default-levels {default_levels!r} must be a positive number of floors."
+        )
+    floors = np.where(np.isfinite(levels), levels, default_levels)
+    out = np.zeros(len(origins))
+    if len(footprints):
+        shapes = footprints.to_crs(origins.crs).values
+        boxes = _cells(origins)
+        ci, bi = shapely.STRtree(shapes).query(boxes, predicate="intersects")
+        area = shapely.area(shapely.intersection(boxes[ci], shapes[bi]))
+        np.add.at(out, ci, area * floors[bi])
+    floor_area = float(out.sum())
+    if floor_area <= 0:
+        raise InputError(
+            "no residential building inside the origin cells to spread --population-total over."
+        )
+    return out * (total / floor_area)
+
+
+def estimate_total(
+    origins: gpd.GeoDataFrame,
+    osm_path: str | os.PathLike,
+    residential: gpd.GeoSeries | None,
+    total: float,
+    default_levels: float = DEFAULT_LEVELS,
+) -> tuple[np.ndarray, str]:
+    """``total`` spread by residential floor area where the file maps residential buildings
+    inside the origin cells, else by residential land area; returns the population and its
+    :data:`SOURCES` name (``estimate_buildings`` or ``estimate``)."""
+    footprints, levels = residential_buildings(osm_path)
+    if len(footprints):
+        try:
+            return (
+                estimate_from_buildings(origins, footprints, levels, total, default_levels),
+                "estimate_buildings",
+            )
+        except InputError:
+            pass  # buildings outside the cells: fall back to the land
+    return estimate_from_land(residential_area(origins, residential), total), "estimate"

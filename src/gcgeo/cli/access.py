@@ -87,7 +87,7 @@ def access(
     from ..coverage import project_points
     from ..fca import fca_scores, od_pairs
     from ..layers import load_layer
-    from ..population import estimate_from_land, residential_area
+    from ..population import estimate_total
     from ..snap import snap_points
     from .common import make_origins, open_study_from_args, read_origin_inputs
 
@@ -113,8 +113,8 @@ def access(
     if layer is not None:
         population, source = origins["population"].to_numpy(float), "layer"
     else:
-        land = residential_area(origins, net.residential)
-        population, source = estimate_from_land(land, float(population_total)), "estimate"
+        population, source = estimate_total(origins, study_args.osm_path, net.residential,
+                                            float(population_total))  # fmt: skip
     fac = study.facilities[study.facilities["category"] == category].reset_index(drop=True)
     fxy = shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2)
     fsnap = snap_points(net, fxy, study_args.max_snap)
@@ -133,7 +133,7 @@ def access(
             "population": population,
             "nearest_m": nearest,
             "population_source": source,
-            "estimate": source == "estimate",
+            "estimate": source.startswith("estimate"),
         }
     )
     where = assign_areas(origins, layers_dir)
@@ -168,7 +168,7 @@ def access(
         "facilities_unsnapped": int((~fsnap.ok).sum()),
         "origins": len(origins),
         "population_source": source,
-        "population_estimate": source == "estimate",
+        "population_estimate": source.startswith("estimate"),
         "pairs_within_catchment": len(pairs.origin),
         "outputs": [str(t) for t in targets],
     }

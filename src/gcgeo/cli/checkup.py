@@ -54,6 +54,13 @@ __all__ = ["checkup"]
     help="Spread this many residents by residential land area (an estimate, labelled so).",
 )
 @click.option(
+    "--default-levels",
+    type=Measure("floors", high=200, example="6"),
+    default=6.0,
+    show_default=True,
+    help="Floors of a residential building without building:levels (for --population-total).",
+)
+@click.option(
     "--areas",
     "areas_path",
     type=click.Path(dir_okay=False, path_type=str),
@@ -79,6 +86,7 @@ def checkup(
     population_raster: str | None,
     population_areas: str | None,
     population_total: float | None,
+    default_levels: float,
     areas_path: str | None,
     area_field: str,
     area_name_field: str | None,
@@ -112,12 +120,7 @@ def checkup(
     from ..demo import is_synthetic_osm
     from ..indicators import load_indicators, load_tier_sizes
     from ..layers import AREA_LAYERS, load_layer
-    from ..population import (
-        estimate_from_land,
-        from_polygons,
-        from_raster,
-        residential_area,
-    )
+    from ..population import estimate_total, from_polygons, from_raster, residential_area
     from .common import make_origins, open_study_from_args, read_boundary, read_origin_inputs
 
     given = [p for p in (origin_args.population, population_raster, population_total) if p]
@@ -174,7 +177,8 @@ def checkup(
             population, left_out = from_raster(origins, population_raster)
             source = "raster"
         elif population_total:
-            population, source = estimate_from_land(res_m2, float(population_total)), "estimate"
+            population, source = estimate_total(origins, study_args.osm_path, net.residential,
+                                                float(population_total), default_levels)  # fmt: skip
         if not grid:  # a planner's origin layer has no cells, so no residential land basis
             if basis == "area":
                 raise InputError(
@@ -207,7 +211,7 @@ def checkup(
             "label": note,
             "indicators": [i.id for i in indicators],
             "population_source": source,
-            "population_estimate": source == "estimate",
+            "population_estimate": source.startswith("estimate"),
             "population_total": None if population is None else float(np.sum(population)),
             "population_left_out": left_out,
             "residential_m2": float(res_m2.sum()),
