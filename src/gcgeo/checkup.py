@@ -37,7 +37,9 @@ __all__ = [
     "HEADERS_ZH",
     "checkup_html",
     "checkup_table",
+    "display_rows",
     "measure_reach",
+    "sections",
     "shortfall_table",
     "write_xlsx",
 ]
@@ -329,11 +331,41 @@ def write_xlsx(table: pd.DataFrame, path: Any, note: str = "") -> None:
     atomic_write(path, lambda tmp: wb.save(tmp))
 
 
+#: The columns the pages (HTML, Word) show.
+SHOWN = ["name_zh", "area_name_zh", "basis", "value", "target", "pass", "radius_m", "status"]
+
+
+def display_rows(part: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Chinese headers and text cells of :data:`SHOWN` for people (shares as percentages)."""
+    rows = []
+    for _, r in part.iterrows():
+        cells = []
+        for c in SHOWN:
+            v = r[c]
+            if c in ("value", "target"):
+                text = "" if not np.isfinite(v) else f"{100 * v:.1f}%"
+            elif c == "radius_m":
+                text = r["radius_note"] if not np.isfinite(v) else f"{v:g}"
+            elif c == "basis":
+                text = _BASIS_ZH.get(v, v)
+            elif c == "pass":
+                text = "" if v is None or v != v else ("是" if v else "否")
+            else:
+                text = str(v)
+            cells.append(text)
+        rows.append(cells)
+    return [HEADERS_ZH[c] for c in SHOWN], rows
+
+
+def sections(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The table split by area level, titled as the XLSX sheets are."""
+    return _sheet_rows(table)
+
+
 def checkup_html(table: pd.DataFrame, title: str, note: str = "") -> str:
     """A page of the table, one section per area level (every value escaped)."""
     from .escape import html_text
 
-    show = ["name_zh", "area_name_zh", "basis", "value", "target", "pass", "radius_m", "status"]
     parts = [
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>",
         f"<title>{html_text(title)}</title>",
@@ -344,27 +376,18 @@ def checkup_html(table: pd.DataFrame, title: str, note: str = "") -> str:
     ]
     if note:
         parts.append(f"<p class='note'>{html_text(note)}</p>")
+    numeric = {i for i, c in enumerate(SHOWN) if c in ("value", "target", "radius_m")}
     for sheet, part in _sheet_rows(table).items():
+        headers, rows = display_rows(part)
         parts.append(f"<h2>{html_text(sheet)}</h2><table><tr>")
-        parts += [f"<th>{html_text(HEADERS_ZH[c])}</th>" for c in show]
+        parts += [f"<th>{html_text(h)}</th>" for h in headers]
         parts.append("</tr>")
-        for _, r in part.iterrows():
-            cells = []
-            for c in show:
-                v = r[c]
-                if c in ("value", "target"):
-                    text = "" if not np.isfinite(v) else f"{100 * v:.1f}%"
-                elif c == "radius_m":
-                    text = r["radius_note"] if not np.isfinite(v) else f"{v:g}"
-                elif c == "basis":
-                    text = _BASIS_ZH.get(v, v)
-                elif c == "pass":
-                    text = "" if v is None or v != v else ("是" if v else "否")
-                else:
-                    text = v
-                cls = " class='n'" if c in ("value", "target", "radius_m") else ""
-                cells.append(f"<td{cls}>{html_text(text)}</td>")
-            parts.append("<tr>" + "".join(cells) + "</tr>")
+        for cells in rows:
+            tds = [
+                f"<td{' class=n' if i in numeric else ''}>{html_text(t)}</td>"
+                for i, t in enumerate(cells)
+            ]
+            parts.append("<tr>" + "".join(tds) + "</tr>")
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)

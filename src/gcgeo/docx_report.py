@@ -18,7 +18,7 @@ import pandas as pd
 
 from .report_pages import LAYER_TITLES, REPORT_TITLE, AreaReport, people_rows, worst_served
 
-__all__ = ["DOCX_FONT", "report_docx"]
+__all__ = ["DOCX_FONT", "checkup_docx", "report_docx"]
 
 #: the East Asian font of the document (Word on Chinese Windows has it; others substitute)
 DOCX_FONT = "Microsoft YaHei"
@@ -42,9 +42,12 @@ def _fonts(doc: Any) -> None:
 
 
 def _table(doc: Any, table: pd.DataFrame) -> Any:
+    return _text_table(doc, *people_rows(table))
+
+
+def _text_table(doc: Any, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
     from docx.shared import Pt
 
-    headers, rows = people_rows(table)
     t = doc.add_table(rows=1, cols=len(headers))
     t.style = "Table Grid"
     for cell, text in zip(t.rows[0].cells, headers, strict=True):
@@ -138,6 +141,31 @@ def report_docx(
         "街道与设施数据 Street and facility data: © OpenStreetMap contributors (ODbL 1.0). "
         "由 gcgeo 生成 Made with gcgeo." + (f" {facts}" if facts else "")
     )
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def checkup_docx(table: pd.DataFrame, title: str, note: str = "") -> bytes:
+    """The checkup table (:mod:`gcgeo.checkup`) as a Word document: one section per area
+    level, Chinese headers, shares as percentages, the draft/synthetic note on top."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Mm
+
+    from .checkup import display_rows, sections
+
+    doc = Document()
+    _fonts(doc)
+    sec = doc.sections[0]
+    sec.orientation = WD_ORIENT.LANDSCAPE
+    sec.page_width, sec.page_height = Mm(297), Mm(210)
+    doc.add_heading(title, level=1)
+    if note:
+        doc.add_paragraph(note)
+    for name, part in sections(table).items():
+        doc.add_heading(name, level=2)
+        _text_table(doc, *display_rows(part))
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

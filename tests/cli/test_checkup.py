@@ -25,7 +25,7 @@ def test_checkup_on_the_demo(demo_osm: Path, tmp_path: Path) -> None:
 
     out = tmp_path / "ck"
     r = run("checkup", "--osm", str(demo_osm), "--population-total", "308994", "--no-cache",
-            "--out", str(out))  # fmt: skip
+            "--docx", "--out", str(out))  # fmt: skip
     assert r.exit_code == 0, r.output
     raw = (out / "checkup.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows the Chinese
@@ -51,6 +51,13 @@ def test_checkup_on_the_demo(demo_osm: Path, tmp_path: Path) -> None:
     header = [c.value for c in ws[1]]
     assert header[:3] == ["指标编号", "指标名称", "区域层级"] and "是否达标" in header
     assert ws.page_setup.orientation == "landscape" and ws.freeze_panes == "A2"
+    from docx import Document
+
+    doc = Document(str(out / "checkup.docx"))
+    assert [p.text for p in doc.paragraphs if p.style.name == "Heading 2"] == [
+        "全区", "五区", "一体两翼", "更新片区"]  # fmt: skip
+    assert doc.tables[0].rows[0].cells[0].text == "指标名称"
+    assert any(DEMO_LABEL in p.text for p in doc.paragraphs)
     page = (out / "checkup.html").read_text(encoding="utf-8")
     assert DEMO_LABEL in page and "十五分钟生活圈达标率" in page
     short = pd.read_csv(out / "shortfall.csv", encoding="utf-8-sig", dtype={"area_code": str})
@@ -67,6 +74,10 @@ def test_population_basis_with_the_estimate(demo_osm: Path, tmp_path: Path) -> N
     assert r.exit_code == 0, r.output
     t = pd.read_csv(out / "checkup.csv", encoding="utf-8-sig")
     assert set(t["basis"]) == {"population"} and t["estimate"].all()
+    # a later run with no population leaves no stale shortfall table behind
+    r = run("checkup", "--osm", str(demo_osm), "--no-cache", "--overwrite", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert len(pd.read_csv(out / "shortfall.csv", encoding="utf-8-sig")) == 0
     assert (t["population_source"] == "estimate").all()
     d = t[t["area_layer"] == "district"]
     assert d["total"].round(3).eq(1000.0).all()

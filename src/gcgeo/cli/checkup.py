@@ -69,6 +69,7 @@ __all__ = ["checkup"]
 )
 @click.option("--area-field", default="code", show_default=True, help="Code column of --areas.")
 @click.option("--area-name-field", default=None, help="Name column of --areas (default: the code).")
+@click.option("--docx", "write_docx", is_flag=True, default=False, help="Also OUT/checkup.docx.")
 @click.option(
     "--basis",
     type=click.Choice(["area", "population", "origins"]),
@@ -91,6 +92,7 @@ def checkup(
     area_field: str,
     area_name_field: str | None,
     basis: str | None,
+    write_docx: bool,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -107,7 +109,7 @@ def checkup(
     """
     import numpy as np
 
-    from .._io import atomic_write_text, output_set, write_csv
+    from .._io import atomic_write_text, output_set, write_csv, write_file
     from ..catalogue import load_catalogue
     from ..checkup import (
         AREA_LAYER_NAMES,
@@ -134,8 +136,9 @@ def checkup(
     cat = load_catalogue(study_args.catalogue_path)
     indicators = load_indicators(indicators_path, cat)
     out = Path(out_dir)
-    names = ("checkup.csv", "checkup.xlsx", "checkup.html", "run.json", "shortfall.csv")
-    targets = [out / n for n in names]
+    names = ("checkup.csv", "checkup.xlsx", "checkup.html", "run.json", "shortfall.csv",
+             "checkup.docx")  # fmt: skip
+    targets = [out / n for n in names if n != "checkup.docx" or write_docx]
     inputs = [*study_args.inputs, *origin_args.inputs, layers_dir, indicators_path,
               population_raster, population_areas, areas_path]  # fmt: skip
     check_outputs(targets, overwrite, inputs)
@@ -194,18 +197,19 @@ def checkup(
             layers, basis, study_args.speed, study_args.max_snap, study_args.max_distance,
             threshold_basis, reach,
         )  # fmt: skip
-        shortfall = None
-        if population is not None:
-            shortfall = shortfall_table(cat, indicators, origins, population, source, reach,
-                                        load_tier_sizes(indicators_path), layers)  # fmt: skip
+        # with no population the shortfall table is written empty (never left stale)
+        shortfall = shortfall_table(cat, indicators, origins, population if population is not None
+                                    else np.zeros(len(origins)), source, reach,
+                                    load_tier_sizes(indicators_path), layers)  # fmt: skip
+        if population is None:
+            shortfall = shortfall.iloc[0:0]
         synthetic = is_synthetic_osm(study_args.osm_path)
         note = "初步结果，未经核实 draft, values to confirm"
         if synthetic:
             from ..demo import DEMO_LABEL
 
             table = table.assign(data_note=DEMO_LABEL)
-            if shortfall is not None:
-                shortfall = shortfall.assign(data_note=DEMO_LABEL)
+            shortfall = shortfall.assign(data_note=DEMO_LABEL)
             note = f"{DEMO_LABEL} · {note}"
         run = {
             "label": note,
@@ -218,16 +222,19 @@ def checkup(
             "origins": len(origins),
             "origin_rule": origins.attrs.get("origin_rule"),
             "study": study.meta,
-            "shortfall": "shortfall.csv" if shortfall is not None else "needs a population",
-            "outputs": [str(t) for t in targets if t.name != names[4] or shortfall is not None],
+            "shortfall": "shortfall.csv" if population is not None else "empty: needs a population",
+            "outputs": [str(t) for t in targets],
         }
         with output_set(out) as stage:
             write_csv(table, stage / names[0])
-            if shortfall is not None:
-                write_csv(shortfall, stage / names[4])
+            write_csv(shortfall, stage / names[4])
             write_xlsx(table, stage / names[1], note)
             title = "城市体检 社区服务指标 community-service indicators"
             atomic_write_text(stage / names[2], checkup_html(table, title, note))
+            if write_docx:
+                from ..docx_report import checkup_docx
+
+                write_file(stage / names[5], checkup_docx(table, title, note))
             atomic_write_text(
                 stage / names[3], json.dumps(run, ensure_ascii=False, indent=2, default=str)
             )
