@@ -52,3 +52,29 @@ def test_access_needs_a_population(demo_osm: Path, tmp_path: Path) -> None:
     r = run("access", "--osm", str(demo_osm), "--category", "kindergarten", "--no-cache",
             "--out", str(tmp_path / "a"))  # fmt: skip
     assert r.exit_code == 2 and "needs a population" in r.output
+
+
+def test_capacity_column_of_the_facilities_table(demo_osm: Path, tmp_path: Path) -> None:
+    """Two planner kindergartens with 60 and 240 places (OSM ones keep --capacity 0): the
+    run's total places are 300, and the scores follow from its cost table."""
+    from gcgeo.network import load_network
+
+    net = load_network(demo_osm)
+    lon, lat = net.nodes["lon"].to_numpy(), net.nodes["lat"].to_numpy()
+    table = tmp_path / "fac.csv"
+    table.write_text(
+        "id,name,category,lon,lat,seats\\n"
+        f"k1,甲幼儿园,kindergarten,{lon[10]},{lat[10]},60\\n"
+        f"k2,乙幼儿园,kindergarten,{lon[500]},{lat[500]},240\\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "acc"
+    r = run("access", "--osm", str(demo_osm), "--category", "kindergarten", "--facilities",
+            str(table), "--capacity-col", "seats", "--capacity", "0", "--population-total",
+            "5000", "--od", "--no-cache", "--out", str(out))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert doc["places"] == 300.0
+    r = run("access", "--osm", str(demo_osm), "--category", "kindergarten", "--capacity-col",
+            "seats", "--population-total", "5000", "--no-cache", "--out", str(tmp_path / "b"))  # fmt: skip
+    assert r.exit_code == 2 and "needs --facilities" in r.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -37,10 +38,15 @@ __all__ = ["access"]
 )
 @click.option(
     "--capacity",
-    type=Measure("places", high=1e7, example="120"),
+    type=Measure("places", low=0, low_open=False, high=1e7, example="120"),
     default=1.0,
     show_default=True,
     help="Places per facility (seats, beds); 1 counts facilities.",
+)
+@click.option(
+    "--capacity-col",
+    default=None,
+    help="Column of --facilities holding each facility's places (others get --capacity).",
 )
 @click.option(
     "--catchment",
@@ -64,6 +70,7 @@ def access(
     category: str,
     method: str,
     capacity: float,
+    capacity_col: str | None,
     catchment: float | None,
     population_total: float | None,
     write_od: bool,
@@ -119,8 +126,11 @@ def access(
     fxy = shapely.get_coordinates(fac.to_crs(net.crs).geometry.values).reshape(-1, 2)
     fsnap = snap_points(net, fxy, study_args.max_snap)
     osnap = snap_points(net, project_points(origins, net.crs), study_args.max_snap)
+    places = np.full(len(fac), float(capacity))
+    if capacity_col:
+        places = _capacities(study_args.facilities_csv, capacity_col, fac, places)
     pairs = od_pairs(net, osnap, fsnap, d0)
-    score, ratio = fca_scores(pairs, population, np.full(len(fac), capacity), d0, method)
+    score, ratio = fca_scores(pairs, population, places, d0, method)
     nearest = np.full(len(origins), np.nan)
     if len(pairs.origin):
         best = pd.Series(pairs.distance).groupby(pairs.origin).min()
@@ -164,6 +174,8 @@ def access(
         "method": method,
         "catchment_m": d0,
         "capacity_per_facility": capacity,
+        "capacity_column": capacity_col,
+        "places": float(places.sum()),
         "facilities": len(fac),
         "facilities_unsnapped": int((~fsnap.ok).sum()),
         "origins": len(origins),
@@ -194,3 +206,32 @@ def access(
         f"{capacity:g} places; mean score {np.average(score, weights=np.maximum(population, 1e-12)):.4g}"
     )
     click.echo(f"Wrote {', '.join(str(t) for t in targets)}")
+
+
+def _capacities(path: str | None, column: str, fac: Any, default: Any) -> Any:
+    """Places per facility from a column of the --facilities table (matched by its ids, as
+    gcgeo names the table's rows); facilities not in the table keep ``default``."""
+    import numpy as np
+    import pandas as pd
+
+    from ..facilities import read_table
+
+    if path is None:
+        raise InputError("--capacity-col needs --facilities (the table holding that column).")
+    table = read_table(path, "Facilities")
+    if column not in table.columns:
+        raise InputError(
+            f"--capacity-col {column!r} is not a column of {path!r} (columns: "
+            f"{', '.join(map(str, table.columns))})."
+        )
+    values = pd.to_numeric(table[column], errors="coerce")
+    if values.isna().any() or (values < 0).any():
+        raise InputError(f"--capacity-col {column!r} has missing or negative values; fix them.")
+    ids = (
+        table["id"].astype(str)
+        if "id" in table.columns
+        else pd.Series([f"csv{i + 1}" for i in range(len(table))])
+    )
+    by_id = pd.Series(values.astype(float).to_numpy(), index=ids.to_numpy())
+    got = fac["facility_id"].astype(str).map(by_id).to_numpy(float)
+    return np.where(np.isnan(got), default, got)
