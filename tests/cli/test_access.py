@@ -63,9 +63,9 @@ def test_capacity_column_of_the_facilities_table(demo_osm: Path, tmp_path: Path)
     lon, lat = net.nodes["lon"].to_numpy(), net.nodes["lat"].to_numpy()
     table = tmp_path / "fac.csv"
     table.write_text(
-        "id,name,category,lon,lat,seats\\n"
-        f"k1,甲幼儿园,kindergarten,{lon[10]},{lat[10]},60\\n"
-        f"k2,乙幼儿园,kindergarten,{lon[500]},{lat[500]},240\\n",
+        "id,name,category,lon,lat,seats\n"
+        f"k1,甲幼儿园,kindergarten,{lon[10]},{lat[10]},60\n"
+        f"k2,乙幼儿园,kindergarten,{lon[500]},{lat[500]},240\n",
         encoding="utf-8",
     )
     out = tmp_path / "acc"
