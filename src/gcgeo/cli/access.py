@@ -17,6 +17,7 @@ from .options import (
     category_option,
     layers_option,
     origin_options,
+    population_total_option,
     study_options,
 )
 
@@ -54,12 +55,7 @@ __all__ = ["access"]
     default=None,
     help="Catchment (m); default: the category's threshold.",
 )
-@click.option(
-    "--population-total",
-    type=Measure("residents", high=1e9, example="308994"),
-    default=None,
-    help="With grid origins: spread this many residents by residential land (an estimate).",
-)
+@population_total_option
 @click.option("--od", "write_od", is_flag=True, default=False, help="Also write OUT/od.csv.")
 @handle_errors
 def access(

@@ -15,6 +15,7 @@ from .options import (
     StudyArgs,
     layers_option,
     origin_options,
+    population_total_option,
     study_options,
     threshold_basis_option,
 )
@@ -47,12 +48,7 @@ __all__ = ["checkup"]
     default=None,
     help="Polygons with a --population column (街道/社区 counts), spread over the origins inside.",
 )
-@click.option(
-    "--population-total",
-    type=Measure("residents", high=1e9, example="308994"),
-    default=None,
-    help="Spread this many residents by residential land area (an estimate, labelled so).",
-)
+@population_total_option
 @click.option(
     "--default-levels",
     type=Measure("floors", high=200, example="6"),

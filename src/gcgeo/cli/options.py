@@ -55,6 +55,7 @@ __all__ = [
     "origin_source_options",
     "osm_option",
     "overwrite_option",
+    "population_total_option",
     "served_study_options",
     "study_options",
     "tianditu_key_option",
@@ -339,6 +340,14 @@ def _study_settings() -> list[Any]:
     ]
 
 
+#: ``--population-total N``: residents spread over the grid origins (an estimate).
+population_total_option = click.option(
+    "--population-total",
+    type=Measure("residents", high=1e9, example="308994"),
+    default=None,
+    help="Spread this many residents over the grid origins by residential floor area (OSM "
+    "buildings x levels) or, without buildings, land area: an estimate, labelled so.",
+)
 #: ``--cell M``: the grid cell size of the origins.
 cell_option = click.option(
     "--cell",
