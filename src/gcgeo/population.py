@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import settings
 from ._errors import DependencyError, InputError
 
 __all__ = [
@@ -217,7 +218,7 @@ def residential_buildings(path: str | os.PathLike) -> tuple[gpd.GeoSeries, np.nd
             lv = np.nan
         levels.append(lv if np.isfinite(lv) and 0 < lv <= 200 else np.nan)
     shapes = shapely.from_wkb(np.array(geoms, dtype=object)) if geoms else []
-    return gpd.GeoSeries(shapes, crs="EPSG:4326"), np.array(levels, dtype=float)
+    return gpd.GeoSeries(shapes, crs=settings.WGS84), np.array(levels, dtype=float)
 
 
 def estimate_from_buildings(
