@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suggest": ("gcgeo.cli.suggest:suggest", "Suggest K sites for a category by greedy maximal covering."),
     "report": ("gcgeo.cli.report:report", "HTML reports per zone and renewal area."),
     "checkup": ("gcgeo.cli.checkup:checkup", "城市体检 indicators per district, zone, wing and renewal area."),
+    "batch": ("gcgeo.cli.batch:batch", "Coverage for every district of an extract, serially or on Dask."),
     "access": ("gcgeo.cli.access:access", "Capacity-aware accessibility (2SFCA, E2SFCA, Gaussian) for one category."),
     "serve": ("gcgeo.cli.serve:serve", "Live what-if map in the browser: add facilities and links, see coverage."),
     "layers": ("gcgeo.cli.layers:layers", "District layers 区划图层: list, check, plot."),

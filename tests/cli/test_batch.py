@@ -1,0 +1,125 @@
+"""``gcgeo batch`` on a generated three-district extract, and the Dask runner with a dying worker."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from gcgeo.batch import run_tasks
+
+from .cliutil import run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _gen():
+    spec = importlib.util.spec_from_file_location(
+        "gen_districts", ROOT / "benchmarks" / "gen_districts.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def extract(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("districts")
+    info = _gen().write(out, n_districts=3, km=12.0)
+    return {"pbf": Path(info["pbf"]), "districts": Path(info["districts"]), "dir": out}
+
+
+CATS = "kindergarten,clinic,bus_stop"
+
+
+def test_batch_on_two_workers_equals_coverage_per_district(extract: dict, tmp_path: Path) -> None:
+    out = tmp_path / "batch"
+    r = run("batch", "--osm", str(extract["pbf"]), "--boundaries", str(extract["districts"]),
+            "--categories", CATS, "--workers", "2", "--no-cache", "--out", str(out))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert doc["done"] == 3 and doc["failed"] == 0
+    assert len({d["worker_pid"] for d in doc["districts"]}) >= 1
+    districts = gpd.read_file(extract["districts"])
+    merged = pd.read_csv(out / "districts.csv", encoding="utf-8-sig")
+    for _, d in districts.iterrows():
+        one = tmp_path / f"one_{d['code']}.geojson"
+        districts[districts["code"] == d["code"]].to_file(one, driver="GeoJSON")
+        ref = tmp_path / f"ref_{d['code']}"
+        r = run("coverage", "--osm", str(extract["pbf"]), "--boundary", str(one),
+                "--categories", CATS, "--no-cache", "--out", str(ref))  # fmt: skip
+        assert r.exit_code == 0, r.output
+        for name in ("coverage.csv", "coverage_by_area.csv"):
+            got = pd.read_csv(out / d["code"] / name, encoding="utf-8-sig")
+            want = pd.read_csv(ref / name, encoding="utf-8-sig")
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+        rows = merged[merged["district"] == d["code"]]
+        assert rows["share"].tolist() == pd.read_csv(ref / "coverage.csv")["share"].tolist()
+    totals = merged[merged["district"] == "all"].set_index("category")
+    per = merged[merged["district"] != "all"]
+    for cat in CATS.split(","):
+        g = per[per["category"] == cat]
+        want = g["covered"].sum() / g["origins"].sum()  # districts.csv rounds shares to 3 places
+        assert totals.at[cat, "share"] == pytest.approx(want, abs=5e-4)
+    assert (out / "overview.png").stat().st_size > 1000
+
+
+def test_rerun_skips_complete_districts_and_redoes_a_deleted_one(
+    extract: dict, tmp_path: Path
+) -> None:
+    out = tmp_path / "batch"
+    args = ["batch", "--osm", str(extract["pbf"]), "--boundaries", str(extract["districts"]),
+            "--categories", "kindergarten", "--no-cache", "--out", str(out)]  # fmt: skip
+    assert run(*args).exit_code == 0
+    first = (out / "D02" / "coverage.csv").read_bytes()
+    r = run(*args)  # the same command again: it resumes, no --overwrite needed
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert doc["skipped"] == 3 and doc["done"] == 0
+    shutil.rmtree(out / "D02")
+    r = run(*args)
+    doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert [d["code"] for d in doc["districts"] if d["status"] == "done"] == ["D02"]
+    assert (out / "D02" / "coverage.csv").read_bytes() == first
+    # other settings: the complete districts are not taken for this run
+    r = run(*args[:-5], "--categories", "clinic", "--no-cache", "--out", str(out))
+    assert r.exit_code == 2 and "other inputs or settings" in r.output
+
+
+def test_a_failed_district_does_not_stop_the_others(extract: dict, tmp_path: Path) -> None:
+    d = gpd.read_file(extract["districts"])
+    far = d.iloc[[0]].copy()
+    far["code"], far["name"] = "FAR", "远处 (no streets)"
+    far.geometry = far.geometry.translate(3.0, 0.0)  # 3° east: nothing there
+    both = pd.concat([d, far], ignore_index=True)
+    path = tmp_path / "with_far.geojson"
+    gpd.GeoDataFrame(both, crs=d.crs).to_file(path, driver="GeoJSON")
+    out = tmp_path / "batch"
+    r = run("batch", "--osm", str(extract["pbf"]), "--boundaries", str(path), "--categories",
+            "kindergarten", "--no-cache", "--out", str(out))  # fmt: skip
+    assert r.exit_code == 2 and "1 of 4 districts failed" in r.output and "FAR" in r.output
+    doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert doc["done"] == 3
+    assert not (out / "FAR").exists()  # nothing partial under a final name
+
+
+def test_a_dying_worker_has_its_task_retried_elsewhere(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])
+    )
+    from batchutil import square_or_die
+
+    items = [{"x": x, "die": x == 3, "marker": str(tmp_path / "died")} for x in range(8)]
+    got = run_tasks(square_or_die, items, workers=2, retries=2)
+    assert [g["y"] for g in got] == [x * x for x in range(8)]
+    assert (tmp_path / "died").exists()  # a worker really died on task 3
+    died = int((tmp_path / "died").read_text())
+    assert got[3]["pid"] != died
+    serial = run_tasks(square_or_die, [{"x": x} for x in range(8)], workers=1)
+    assert [g["y"] for g in serial] == [g["y"] for g in got]
