@@ -73,7 +73,6 @@ def main() -> int:
     (n_small, t_small), (n_big, t_big) = sorted(fit)
     per_node = (t_big - t_small) / max(n_big - n_small, 1)
     fixed = t_small - per_node * n_small
-    county = fixed + per_node * args.county_nodes
     w1, w2 = rows[1][0], rows[2][0]
     print(machine_info())
     print()
