@@ -161,3 +161,22 @@ def test_batch_by_adcode(extract: dict, tmp_path: Path) -> None:
     assert got["origins"].iloc[0] > 100
     r = run("batch", "--osm", str(extract["pbf"]), "--out", str(tmp_path / "c"))
     assert r.exit_code == 2 and "say which districts" in r.output
+
+
+def test_batch_checkup_equals_gcgeo_checkup(extract: dict, tmp_path: Path) -> None:
+    out = tmp_path / "batch"
+    r = run("batch", "--osm", str(extract["pbf"]), "--boundaries", str(extract["districts"]),
+            "--districts", "D01,D03", "--categories", "kindergarten", "--checkup", "--no-cache",
+            "--out", str(out))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    allc = pd.read_csv(out / "checkup.csv", encoding="utf-8-sig", dtype={"area_code": str})
+    assert set(allc["district"]) == {"D01", "D03"}
+    d = gpd.read_file(extract["districts"])
+    one = tmp_path / "d03.geojson"
+    d[d["code"] == "D03"].to_file(one, driver="GeoJSON")
+    r = run("checkup", "--osm", str(extract["pbf"]), "--boundary", str(one), "--no-cache",
+            "--out", str(tmp_path / "ref"))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    got = pd.read_csv(out / "D03" / "checkup" / "checkup.csv", encoding="utf-8-sig")
+    want = pd.read_csv(tmp_path / "ref" / "checkup.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

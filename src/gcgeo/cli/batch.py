@@ -59,7 +59,10 @@ def run_district(task: dict[str, Any]) -> dict[str, Any]:
             old = json.loads(mfile.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
-        if old == manifest and all((out / n).is_file() for n in _OUTPUTS):
+        done = all((out / n).is_file() for n in _OUTPUTS)
+        if task.get("checkup"):
+            done = done and (out / "checkup" / "checkup.csv").is_file()
+        if old == manifest and done:
             return {**base, "status": "skipped", "seconds": 0.0}
         if old != manifest and not task["overwrite"]:
             return {**base, "status": "failed", "error": f"{out} holds a run with other inputs or "
@@ -70,6 +73,11 @@ def run_district(task: dict[str, Any]) -> dict[str, Any]:
             bpath.write_text(task["boundary_geojson"], encoding="utf-8")
             study = StudyArgs(**task["study"])
             origin = OriginArgs(str(bpath), task["cell"], task["origin_rule"], None, None)
+            if task.get("checkup"):  # the indicators first: the manifest comes last
+                from .checkup import run_checkup
+
+                run_checkup(study, origin, out / "checkup", task["layers_dir"],
+                            task["threshold_basis"], overwrite=True)  # fmt: skip
             summary, _run, _res = run_coverage(
                 study, origin, out, task["categories"], task["layers_dir"],
                 task["threshold_basis"], True, None,
@@ -189,6 +197,11 @@ def _overview_png(path: Path, districts: Any, table: Any) -> None:
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=str), required=True,
     help="Output folder: OUT/<code>/ per district, OUT/districts.csv, OUT/overview.png.",
 )  # fmt: skip
+@click.option(
+    "--checkup", "with_checkup", is_flag=True, default=False,
+    help="Also the 城市体检 indicators of each district (OUT/<code>/checkup/, and "
+    "OUT/checkup.csv for all).",
+)  # fmt: skip
 @categories_option
 @cell_option
 @origin_rule_option
@@ -208,15 +221,16 @@ def batch(
     categories: str | None,
     cell: float,
     origin_rule: str,
+    with_checkup: bool,
     layers_dir: str | None,
     threshold_basis: str,
     as_json: bool,
     overwrite: bool,
 ) -> None:
     """Coverage for every district of an extract: OUT/<code>/ holds what `gcgeo coverage
-    --boundary` writes for that district, OUT/districts.csv one row per district ×
-    category plus the totals, OUT/overview.png a map of them, OUT/batch.json each
-    district's status. A district whose outputs are complete (same input and settings) is
+    --boundary` writes for that district (and with --checkup its indicators in
+    OUT/<code>/checkup/), OUT/districts.csv one row per district × category plus the
+    totals, OUT/overview.png a map of them, OUT/batch.json each district's status. A district whose outputs are complete (same input and settings) is
     skipped on a re-run; a failed district is reported and the others go on.
     """
     import dataclasses
@@ -261,6 +275,8 @@ def batch(
         gdf = gdf[gdf["code"].isin(want)]
     out = Path(out_dir)
     targets = [out / "districts.csv", out / "overview.png", out / "batch.json"]
+    if with_checkup:
+        targets.append(out / "checkup.csv")
     # a folder an earlier batch wrote is the batch's own: its merged files are replaced on a
     # re-run (that is how a batch resumes); anything else needs --overwrite
     inputs = [*study_args.inputs, layers_dir] + (
@@ -297,7 +313,7 @@ def batch(
                 "study": study_doc, "cell": cell, "origin_rule": origin_rule,
                 "categories": categories, "layers_dir": layers_dir,
                 "threshold_basis": threshold_basis, "manifest": manifest,
-                "overwrite": overwrite,
+                "overwrite": overwrite, "checkup": with_checkup,
             }
         )  # fmt: skip
     from tqdm import tqdm
@@ -328,6 +344,17 @@ def batch(
     if len(table):
         write_csv(table, targets[0])
         _overview_png(targets[1], gdf[["code", "name", "geometry"]], table)
+    if with_checkup:
+        import pandas as pd
+
+        parts = [
+            pd.read_csv(out / r["code"] / "checkup" / "checkup.csv", encoding="utf-8-sig",
+                        dtype={"area_code": str}).assign(district=r["code"],
+                                                         district_name=r["name"])
+            for r in results if r["status"] in ("done", "skipped")
+        ]  # fmt: skip
+        if parts:
+            write_csv(pd.concat(parts, ignore_index=True), targets[3])
     failed = [r for r in results if r["status"] == "failed"]
     doc = {
         "made_by": "gcgeo batch",

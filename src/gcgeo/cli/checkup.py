@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,7 +22,7 @@ from .options import (
 )
 from .progress import steps
 
-__all__ = ["checkup"]
+__all__ = ["checkup", "run_checkup"]
 
 
 @click.command()
@@ -105,6 +106,51 @@ def checkup(
     """
     import numpy as np
 
+    table, run, targets = run_checkup(
+        study_args, origin_args, out_dir, layers_dir, threshold_basis, indicators_path,
+        population_raster, population_areas, population_total, default_levels, areas_path,
+        area_field, area_name_field, basis, write_docx, overwrite, not as_json,
+    )  # fmt: skip
+    if as_json:
+        echo_json({"rows": len(table), **run})
+        return
+    district = table[table["area_layer"] == "district"]
+    for r in district.itertuples():
+        value = "—" if not np.isfinite(r.value) else f"{r.value:.1%}"
+        click.echo(f"  {r.name_zh}: {value} ({r.basis}, {r.status})")
+    click.echo(f"Wrote {', '.join(str(t) for t in targets)}")
+
+
+def _without_population(args: OriginArgs) -> OriginArgs:
+    """The origin arguments with --population kept for --population-areas, not --origins."""
+    import dataclasses
+
+    return dataclasses.replace(args, population=None)
+
+
+def run_checkup(
+    study_args: StudyArgs,
+    origin_args: OriginArgs,
+    out_dir: str | Path,
+    layers_dir: str | None = None,
+    threshold_basis: str = "distance",
+    indicators_path: str | None = None,
+    population_raster: str | None = None,
+    population_areas: str | None = None,
+    population_total: float | None = None,
+    default_levels: float = 6.0,
+    areas_path: str | None = None,
+    area_field: str = "code",
+    area_name_field: str | None = None,
+    basis: str | None = None,
+    write_docx: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = False,
+) -> tuple[Any, dict[str, Any], list[Path]]:
+    """The whole of ``gcgeo checkup`` but the printing (also a batch district's checkup):
+    returns ``(table, run, targets)``."""
+    import numpy as np
+
     from .._io import atomic_write_text, output_set, write_csv, write_file
     from ..catalogue import load_catalogue
     from ..checkup import (
@@ -158,7 +204,7 @@ def checkup(
     boundary, layer = read_origin_inputs(
         origin_args if polygons is None else _without_population(origin_args)
     )
-    with steps(3, enabled=not as_json) as step:
+    with steps(3, enabled=show_progress) as step:
         step("reading OSM and building the walk network")
         study = open_study_from_args(study_args, cat, boundary)
         net = study.network
@@ -234,18 +280,4 @@ def checkup(
             atomic_write_text(
                 stage / names[3], json.dumps(run, ensure_ascii=False, indent=2, default=str)
             )
-    if as_json:
-        echo_json({"rows": len(table), **run})
-        return
-    district = table[table["area_layer"] == "district"]
-    for r in district.itertuples():
-        value = "—" if not np.isfinite(r.value) else f"{r.value:.1%}"
-        click.echo(f"  {r.name_zh}: {value} ({r.basis}, {r.status})")
-    click.echo(f"Wrote {', '.join(str(t) for t in targets)}")
-
-
-def _without_population(args: OriginArgs) -> OriginArgs:
-    """The origin arguments with --population kept for --population-areas, not --origins."""
-    import dataclasses
-
-    return dataclasses.replace(args, population=None)
+    return table, run, targets
