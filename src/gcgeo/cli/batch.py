@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from .. import settings
 from .._errors import GcgeoError, InputError
 from .common import check_outputs, echo_json, handle_errors, read_boundary
 from .options import (
@@ -190,7 +191,7 @@ def district_tasks(
     osm_sha = file_sha256(study_args.osm_path)
     study_doc = dataclasses.asdict(study_args)
     settings_doc = {k: v for k, v in study_doc.items() if k not in ("cache_dir", "no_cache")}
-    wgs = gdf.to_crs("EPSG:4326")
+    wgs = gdf.to_crs(settings.WGS84)
     tasks = []
     for code, name, geom in zip(wgs["code"], wgs["name"], wgs.geometry, strict=True):
         fc = {"type": "FeatureCollection", "features": [
