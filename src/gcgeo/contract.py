@@ -15,6 +15,13 @@ only the searches run on the contracted graph. Building is vectorised (pointer
 jumping along the chains, no Python loop over nodes) and happens once per
 network (:attr:`gcgeo.network.StreetNetwork.contraction`).
 
+Walks may cost differently in the two directions (slopes, :mod:`gcgeo.terrain`): the
+graph contracted is then the walking-cost matrix ``C[x, y]`` (walk ``x → y``), every
+position on a chain has two offsets, ``P`` (the walk from the chain's ``a`` end to it)
+and ``Q`` (the walk from it back to ``a``), and the contracted graph is transposed, so a
+search from facilities finds the walk *from* every node *to* the nearest one. Without
+slopes ``P == Q`` and every formula below reduces to the symmetric one.
+
 The kept nodes are numbered along a Z-order (Morton) curve of their
 coordinates, so neighbours in space are neighbours in memory; see
 ``benchmarks/bench_engine.py`` for what that and the contraction gain.
@@ -42,9 +49,12 @@ class Starts:
     to_a, to_b : ndarray of float
         Walking distance along the chain from the point to its ``a`` and ``b`` ends.
     off_u, off_v : ndarray of float
-        Offsets along the chain of the point's segment's ``u`` and ``v`` ends.
+        Offsets (``P``) along the chain of the point's segment's ``u`` and ``v`` ends.
     cost_u, cost_v : ndarray of float
-        Walking distance from the point to those two ends along its own segment.
+        Walking cost between the point and those two ends along its own segment (from
+        the end to the point when walks are directed).
+    back_u, back_v : ndarray of float, optional
+        The ends' ``Q`` offsets (walk back to ``a``); ``None``: equal to ``off_u, off_v``.
     """
 
     chain: np.ndarray
@@ -54,6 +64,8 @@ class Starts:
     off_v: np.ndarray
     cost_u: np.ndarray
     cost_v: np.ndarray
+    back_u: np.ndarray | None = None
+    back_v: np.ndarray | None = None
 
     def take(self, idx: np.ndarray) -> Starts:
         """The starts of a subset of points."""
@@ -65,6 +77,8 @@ class Starts:
             self.off_v[idx],
             self.cost_u[idx],
             self.cost_v[idx],
+            None if self.back_u is None else self.back_u[idx],
+            None if self.back_v is None else self.back_v[idx],
         )
 
 
@@ -75,7 +89,8 @@ class Contraction:
     Attributes
     ----------
     graph : csr_matrix, shape (k, k)
-        Symmetric; one entry per pair of kept nodes, the shortest chain between them.
+        The search graph: ``graph[b, a]`` is the cheapest chain walked ``a → b``
+        (symmetric without slopes).
     kept : ndarray of int, shape (k,)
         Full node index of each contracted node (in search order).
     knode : ndarray of int, shape (n,)
@@ -83,20 +98,23 @@ class Contraction:
     chain_a, chain_b : ndarray of int, shape (c,)
         Contracted index of each chain's two ends (equal for a loop).
     chain_len : ndarray of float, shape (c,)
-        Length of each chain (m): the sum of its shortest segments.
+        Length of each chain (m): the sum of its shortest segments (the walk ``a → b``).
+    chain_back : ndarray of float, shape (c,)
+        The walk ``b → a`` (``chain_len`` without slopes).
     node_chain : ndarray of int, shape (n,)
         Chain of each inner node, ``-1`` for kept nodes.
-    node_off : ndarray of float, shape (n,)
-        Offset (m) of each inner node from its chain's ``a`` end.
-    edge_chain, edge_off_u, edge_off_v : ndarray, shape (n_edges,)
+    node_off, node_back : ndarray of float, shape (n,)
+        Offsets ``P`` and ``Q`` of each inner node (equal without slopes).
+    edge_chain, edge_off_u, edge_off_v, edge_back_u, edge_back_v : ndarray, shape (n_edges,)
         For each street segment (row of ``net.edges``): its chain and the
-        offsets of its ``u`` and ``v`` ends along it.
+        ``P`` and ``Q`` offsets of its ``u`` and ``v`` ends along it.
     chain_ptr, chain_nodes : ndarray of int
         Inner nodes of chain ``c`` are ``chain_nodes[chain_ptr[c]:chain_ptr[c + 1]]``;
         chains are numbered in the order of their ``a`` ends.
-    inner_a, inner_b, inner_off, inner_rest : ndarray
-        Per inner node in ``chain_nodes`` order: its chain's two ends, and its distance
-        along the chain to each (kept beside ``chain_nodes`` for a sequential expansion).
+    inner_a, inner_b, inner_off, inner_back, inner_to_a, inner_rest : ndarray
+        Per inner node in ``chain_nodes`` order: its chain's two ends, its ``P`` and
+        ``Q`` offsets, and its walk along the chain to each end (kept beside
+        ``chain_nodes`` for a sequential expansion).
     """
 
     graph: sp.csr_matrix
@@ -105,16 +123,22 @@ class Contraction:
     chain_a: np.ndarray
     chain_b: np.ndarray
     chain_len: np.ndarray
+    chain_back: np.ndarray
     node_chain: np.ndarray
     node_off: np.ndarray
+    node_back: np.ndarray
     edge_chain: np.ndarray
     edge_off_u: np.ndarray
     edge_off_v: np.ndarray
+    edge_back_u: np.ndarray
+    edge_back_v: np.ndarray
     chain_ptr: np.ndarray
     chain_nodes: np.ndarray
     inner_a: np.ndarray
     inner_b: np.ndarray
     inner_off: np.ndarray
+    inner_back: np.ndarray
+    inner_to_a: np.ndarray
     inner_rest: np.ndarray
 
     @property
@@ -125,28 +149,53 @@ class Contraction:
     def n_nodes(self) -> int:
         return len(self.knode)
 
-    def starts(self, edge: np.ndarray, offset: np.ndarray, edge_length: np.ndarray) -> Starts:
+    def starts(
+        self,
+        edge: np.ndarray,
+        offset: np.ndarray,
+        edge_length: np.ndarray,
+        *,
+        cost_u: np.ndarray | None = None,
+        cost_v: np.ndarray | None = None,
+    ) -> Starts:
         """Where points on segments meet their chain's two ends.
 
         A point at ``offset`` from the ``u`` end of segment ``edge`` (of length
         ``edge_length``, which may exceed the chain's own step when a longer
-        parallel segment joins the same two nodes) leaves its chain at ``a`` or
-        ``b``, through ``u`` or ``v``, whichever is shorter.
+        parallel segment joins the same two nodes) is reached from ``a`` or
+        ``b``, through ``u`` or ``v``, whichever is shorter. With directed walks,
+        ``cost_u`` and ``cost_v`` are the walks from ``u`` and from ``v`` to the point
+        along its segment (default: ``offset`` and ``edge_length - offset``).
         """
         c = self.edge_chain[edge]
         ou = self.edge_off_u[edge]
         ov = self.edge_off_v[edge]
         length = self.chain_len[c]
-        cu = np.clip(np.asarray(offset, dtype=float), 0.0, edge_length)
-        cv = edge_length - cu
+        if cost_u is None or cost_v is None:
+            cu = np.clip(np.asarray(offset, dtype=float), 0.0, edge_length)
+            cv = edge_length - cu
+            return Starts(
+                chain=c,
+                to_a=np.minimum(cu + ou, cv + ov),
+                to_b=np.minimum(cu + (length - ou), cv + (length - ov)),
+                off_u=ou,
+                off_v=ov,
+                cost_u=cu,
+                cost_v=cv,
+            )
+        bu = self.edge_back_u[edge]
+        bv = self.edge_back_v[edge]
+        back = self.chain_back[c]
         return Starts(
             chain=c,
-            to_a=np.minimum(cu + ou, cv + ov),
-            to_b=np.minimum(cu + (length - ou), cv + (length - ov)),
+            to_a=np.minimum(cost_u + ou, cost_v + ov),
+            to_b=np.minimum(cost_u + (back - bu), cost_v + (back - bv)),
             off_u=ou,
             off_v=ov,
-            cost_u=cu,
-            cost_v=cv,
+            cost_u=np.asarray(cost_u, dtype=float),
+            cost_v=np.asarray(cost_v, dtype=float),
+            back_u=bu,
+            back_v=bv,
         )
 
     def augmented(self, starts: Starts, cost: np.ndarray | float = 0.0) -> sp.csr_matrix:
@@ -198,17 +247,21 @@ class Contraction:
         kn = self.knode[node]
         c = self.node_chain[node]
         o = self.node_off[node]
+        q = self.node_back[node]
         cc = np.maximum(c, 0)
         via = np.minimum(
-            dist_k[row, self.chain_a[cc]] + o,
+            dist_k[row, self.chain_a[cc]] + q,
             dist_k[row, self.chain_b[cc]] + (self.chain_len[cc] - o),
         )
         out = np.where(kn >= 0, dist_k[row, np.maximum(kn, 0)], via)
         if start is not None:
             same = (c >= 0) & (c == start.chain[row])
+            ou, ov = start.off_u[row], start.off_v[row]
+            bu = ou if start.back_u is None else start.back_u[row]
+            bv = ov if start.back_v is None else start.back_v[row]
             direct = np.minimum(
-                start.cost_u[row] + np.abs(o - start.off_u[row]),
-                start.cost_v[row] + np.abs(o - start.off_v[row]),
+                start.cost_u[row] + np.where(ou >= o, ou - o, q - bu),
+                start.cost_v[row] + np.where(ov >= o, ov - o, q - bv),
             )
             out = np.where(same, np.minimum(out, direct), out)
         return out
@@ -217,7 +270,7 @@ class Contraction:
         self,
         dist_k: np.ndarray,
         src_k: np.ndarray,
-        emitters: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+        emitters: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distances at every full node from distances at the kept nodes.
 
@@ -225,9 +278,10 @@ class Contraction:
         ----------
         dist_k, src_k : ndarray, shape (k,)
             Distance and source at each contracted node.
-        emitters : (chain, offset, cost, source), optional
-            Sources that lie on chains: a source reaches an inner node of its
-            own chain at ``cost + |offset - node offset|`` without leaving it.
+        emitters : (chain, offset, back, cost, source), optional
+            Sources that lie on chains, at offsets ``P = offset`` and ``Q = back``: an
+            inner node of the same chain reaches one at ``cost`` plus the walk along the
+            chain to it, ``P - P(node)`` ahead of it or ``Q(node) - Q`` behind it.
 
         Returns
         -------
@@ -241,22 +295,25 @@ class Contraction:
         inner = self.chain_nodes
         o = self.inner_off
         a, b = self.inner_a, self.inner_b
-        via_a = dist_k[a] + o
+        via_a = dist_k[a] + self.inner_to_a
         via_b = dist_k[b] + self.inner_rest
         use_a = via_a <= via_b
         best = np.where(use_a, via_a, via_b)
         best_src = np.where(use_a, src_k[a], src_k[b])
         if emitters is not None and len(emitters[0]):
-            ec, eo, ecost, esrc = emitters
+            ec, eo, eq, ecost, esrc = emitters
             cnt = self.chain_ptr[ec + 1] - self.chain_ptr[ec]
             has = np.flatnonzero(cnt)
             if len(has):
-                ec, eo, ecost, esrc, cnt = ec[has], eo[has], ecost[has], esrc[has], cnt[has]
+                ec, eo, eq, ecost, esrc, cnt = (
+                    ec[has], eo[has], eq[has], ecost[has], esrc[has], cnt[has])  # fmt: skip
                 e = np.repeat(np.arange(len(ec)), cnt)
                 pos = np.repeat(self.chain_ptr[ec] - (np.cumsum(cnt) - cnt), cnt) + np.arange(
                     len(e)
                 )  # positions in chain_nodes (= positions in ``inner``)
-                d = ecost[e] + np.abs(o[pos] - eo[e])
+                ahead = eo[e] >= o[pos]
+                d = ecost[e] + np.where(
+                    ahead, eo[e] - o[pos], self.inner_back[pos] - eq[e])  # fmt: skip
                 s = esrc[e]
                 pick = np.lexsort((s, d, pos))
                 pos, d, s = pos[pick], d[pick], s[pick]
@@ -302,12 +359,13 @@ def contract(
     edge_v: np.ndarray,
     xy: np.ndarray | None = None,
 ) -> Contraction:
-    """Contract a symmetric street graph (one entry per node pair, no self-loops).
+    """Contract a street graph (both directions of every pair present, no self-loops).
 
     Parameters
     ----------
     graph : csr_matrix, shape (n, n)
-        :attr:`gcgeo.network.StreetNetwork.graph`.
+        :attr:`gcgeo.network.StreetNetwork.walk_graph`: ``graph[x, y]`` the walk ``x → y``
+        (symmetric without slopes).
     edge_u, edge_v : ndarray of int
         The street segments (parallel ones included) to place on chains.
     xy : ndarray, shape (n, 2), optional
@@ -342,18 +400,23 @@ def contract(
     # entries sorted by (tail, head); the same entries by (head, tail) list each one's reverse
     key = tail * n + head
     rev = np.argsort(head, kind="stable")
+    # the reverse walk of each arc: the entry (head, tail)
+    wr = w[rev]
     # successor of arc (x -> y) at an inner y: the arc from y to its other neighbour
     term = kept[head]
     p0 = indptr[head]
     succ = np.where(head[np.minimum(p0, n_arcs - 1)] != tail, p0, p0 + 1)
     succ = np.where(term, np.arange(n_arcs), succ)
     # pointer jumping: jump -> the chain's last arc, rem = length from this arc's head to its end
+    # (remr: the walk back from the chain's end to this arc's head)
     jump = succ
     rem = np.where(term, 0.0, w[succ])
+    remr = np.where(term, 0.0, wr[succ])
     live = np.flatnonzero(~term[jump])
     while len(live):
         j = jump[live]
         rem[live] += rem[j]
+        remr[live] += remr[j]
         jump[live] = jump[j]
         live = live[~term[jump[live]]]
     start = np.flatnonzero(kept[tail])
@@ -362,18 +425,27 @@ def contract(
     chain_of_end = np.full(n_arcs, -1, dtype=np.int64)
     chain_of_end[jump[canon]] = np.arange(n_chain)
     chain_len = w[canon] + rem[canon]
+    chain_back = wr[canon] + remr[canon]
     chain_a_full = tail[canon]
     chain_b_full = head[jump[canon]]
     # every arc on its chain: chain, offsets of its tail and head from the chain's a end
     fwd = chain_of_end[jump] >= 0
     r = rev
     arc_chain = np.where(fwd, chain_of_end[jump], chain_of_end[jump[r]])
-    off_head_fwd = chain_len[np.maximum(arc_chain, 0)] - rem
-    off_tail_rev = chain_len[np.maximum(arc_chain, 0)] - rem[r]
-    arc_len = chain_len[np.maximum(arc_chain, 0)]
+    ac = np.maximum(arc_chain, 0)
+    off_head_fwd = chain_len[ac] - rem
+    off_tail_rev = chain_len[ac] - rem[r]
+    arc_len = chain_len[ac]
     # rounding may leave an end a hair outside its chain: clip to [0, L]
     arc_off_tail = np.clip(np.where(fwd, off_head_fwd - w, off_tail_rev), 0.0, arc_len)
-    arc_off_head = np.clip(np.where(fwd, off_head_fwd, off_tail_rev - w), 0.0, arc_len)
+    # (a reversed arc's tail-to-head step on its forward twin is walked head to tail)
+    arc_off_head = np.clip(np.where(fwd, off_head_fwd, off_tail_rev - wr), 0.0, arc_len)
+    # the same for Q (the walk back to a)
+    back_head_fwd = chain_back[ac] - remr
+    back_tail_rev = chain_back[ac] - remr[r]
+    arc_back = chain_back[ac]
+    arc_back_tail = np.clip(np.where(fwd, back_head_fwd - wr, back_tail_rev), 0.0, arc_back)
+    arc_back_head = np.clip(np.where(fwd, back_head_fwd, back_tail_rev - w), 0.0, arc_back)
     # numbering of kept nodes
     kept_idx = np.flatnonzero(kept)
     if xy is not None and len(kept_idx):
@@ -387,17 +459,20 @@ def contract(
     perm = np.argsort(chain_a, kind="stable")
     renum = np.empty(n_chain, dtype=np.int64)
     renum[perm] = np.arange(n_chain)
-    chain_a, chain_b, chain_len = chain_a[perm], chain_b[perm], chain_len[perm]
+    chain_a, chain_b = chain_a[perm], chain_b[perm]
+    chain_len, chain_back = chain_len[perm], chain_back[perm]
     arc_chain = np.where(arc_chain >= 0, renum[np.maximum(arc_chain, 0)], -1)
     k = len(kept_idx)
-    cg = _min_pair_csr(chain_a, chain_b, chain_len, k)
+    cg = _min_pair_csr(chain_a, chain_b, chain_len, chain_back, k)
     # inner nodes: placed by their first outgoing arc
     inner_idx = np.flatnonzero(~kept)
     first_arc = indptr[inner_idx]
     node_chain = np.full(n, -1, dtype=np.int64)
     node_off = np.zeros(n)
+    node_back = np.zeros(n)
     node_chain[inner_idx] = arc_chain[first_arc]
     node_off[inner_idx] = arc_off_tail[first_arc]
+    node_back[inner_idx] = arc_back_tail[first_arc]
     order = np.lexsort((node_off[inner_idx], node_chain[inner_idx]))
     chain_nodes = inner_idx[order]
     chain_ptr = np.concatenate(
@@ -415,27 +490,36 @@ def contract(
         chain_a=chain_a,
         chain_b=chain_b,
         chain_len=chain_len,
+        chain_back=chain_back,
         node_chain=node_chain,
         node_off=node_off,
+        node_back=node_back,
         edge_chain=arc_chain[arc],
         edge_off_u=arc_off_tail[arc],
         edge_off_v=arc_off_head[arc],
+        edge_back_u=arc_back_tail[arc],
+        edge_back_v=arc_back_head[arc],
         chain_ptr=chain_ptr,
         chain_nodes=chain_nodes,
         inner_a=chain_a[ic],
         inner_b=chain_b[ic],
         inner_off=node_off[chain_nodes],
+        inner_back=node_back[chain_nodes],
+        inner_to_a=node_back[chain_nodes],
         inner_rest=chain_len[ic] - node_off[chain_nodes],
     )
 
 
-def _min_pair_csr(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
-    """Symmetric CSR keeping the shortest of parallel chains; loops dropped."""
-    lo = np.minimum(a, b)
-    hi = np.maximum(a, b)
-    keep = lo != hi
-    lo, hi, w = lo[keep], hi[keep], w[keep]
-    key = lo * np.int64(max(n, 1)) + hi
+def _min_pair_csr(
+    a: np.ndarray, b: np.ndarray, w_ab: np.ndarray, w_ba: np.ndarray, n: int
+) -> sp.csr_matrix:
+    """The search graph of the chains: ``[b, a]`` = the cheapest walk ``a → b`` over
+    parallel chains, ``[a, b]`` = the cheapest ``b → a``; loops dropped."""
+    keep = a != b
+    rows = np.concatenate([b[keep], a[keep]])
+    cols = np.concatenate([a[keep], b[keep]])
+    w = np.concatenate([w_ab[keep], w_ba[keep]])
+    key = rows * np.int64(max(n, 1)) + cols
     order = np.argsort(key, kind="stable")
     ks = key[order]
     first = np.ones(len(ks), dtype=bool)
@@ -443,11 +527,7 @@ def _min_pair_csr(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int) -> sp.csr
     starts = np.flatnonzero(first)
     wmin = np.minimum.reduceat(w[order], starts) if len(starts) else w[:0]
     sel = order[starts]
-    lo, hi = lo[sel], hi[sel]
-    return sp.csr_matrix(
-        (np.concatenate([wmin, wmin]), (np.concatenate([lo, hi]), np.concatenate([hi, lo]))),
-        shape=(n, n),
-    )
+    return sp.csr_matrix((wmin, (rows[sel], cols[sel])), shape=(n, n))
 
 
 def search(
@@ -457,10 +537,15 @@ def search(
     cost: np.ndarray,
     edge_length: np.ndarray,
     limit: float = np.inf,
+    *,
+    cost_u: np.ndarray | None = None,
+    cost_v: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multi-source search from points on segments; distances at every full node.
 
-    ``cost`` is each point's own leg (added to every distance from it).
+    ``cost`` is each point's own leg (added to every distance from it). With directed
+    walks, ``cost_u``/``cost_v`` are the walks from each segment's ends to the point
+    (:meth:`Contraction.starts`) and the distances are walks *to* the nearest point.
 
     Returns
     -------
@@ -473,7 +558,7 @@ def search(
     m = len(edge)
     if m == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    st = con.starts(edge, offset, edge_length)
+    st = con.starts(edge, offset, edge_length, cost_u=cost_u, cost_v=cost_v)
     aug = con.augmented(st, cost)
     k = con.n_kept
     dist_k, _pred, src_k = dijkstra(
@@ -487,9 +572,12 @@ def search(
     dist_k = dist_k[:k]
     src_k = np.where(src_k[:k] >= k, src_k[:k] - k, -1).astype(np.int64)
     ids = np.arange(m, dtype=np.int64)
+    back_u = st.off_u if st.back_u is None else st.back_u
+    back_v = st.off_v if st.back_v is None else st.back_v
     emitters = (
         np.concatenate([st.chain, st.chain]),
         np.concatenate([st.off_u, st.off_v]),
+        np.concatenate([back_u, back_v]),
         np.concatenate([cost + st.cost_u, cost + st.cost_v]),
         np.concatenate([ids, ids]),
     )

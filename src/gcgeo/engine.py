@@ -8,6 +8,11 @@ distance to the nearest facility and which facility that is. An origin
 snapped to a segment takes the better of its two ends, or a facility on the
 same segment directly, plus its own access leg. There is no Python loop over
 facilities or origins and no networkx on this path.
+
+With slopes (a network with :attr:`~gcgeo.network.StreetNetwork.costs`, see
+:mod:`gcgeo.terrain`) every distance is the walk *from* the node or origin *to* the
+facility, in flat-equivalent metres: the search runs on the reversed graph and each
+partial segment costs its own direction's share.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ __all__ = [
     "NodeDistances",
     "PointDistances",
     "augmented_graph",
+    "from_point",
     "node_distances",
     "point_distances",
     "snap_category",
+    "to_point",
 ]
 
 #: Default walking speed (m/s); Chinese studies use 1.0–1.2, the elderly 0.8.
@@ -113,15 +120,14 @@ def augmented_graph(
     rows : ndarray of int, shape (k,)
         Position in ``points`` of virtual row ``n + i``.
     """
-    base = net.graph
+    base = net.search_graph
     n = net.n_nodes
     ok = np.flatnonzero(points.ok)
     k = len(ok)
     e = points.edge[ok]
     t = points.offset[ok]
-    length = net.edge_length[e]
     cols = np.column_stack([net.edge_u[e], net.edge_v[e]]).ravel()
-    w = np.column_stack([t, length - t])
+    w = np.column_stack(to_point(net, e, t))
     if legs:
         w = points.leg[ok][:, None] + w
     indptr = np.concatenate([base.indptr, base.indptr[-1] + 2 * np.arange(1, k + 1)])
@@ -129,6 +135,28 @@ def augmented_graph(
     data = np.concatenate([base.data, w.ravel()])
     aug = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
     return aug, ok
+
+
+def to_point(
+    net: StreetNetwork, edge: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The walks from segment ``edge``'s ``u`` and ``v`` ends to the point at ``offset``."""
+    if net.costs is None:
+        length = net.edge_length[edge]
+        return offset, length - offset
+    from_u, back_u = net.costs.along(edge, offset)
+    return from_u, net.costs.bwd[edge] - back_u
+
+
+def from_point(
+    net: StreetNetwork, edge: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The walks from the point at ``offset`` on ``edge`` to the segment's ``u`` and ``v``."""
+    if net.costs is None:
+        length = net.edge_length[edge]
+        return offset, length - offset
+    from_u, back_u = net.costs.along(edge, offset)
+    return back_u, net.costs.fwd[edge] - from_u
 
 
 def snap_category(
@@ -186,6 +214,7 @@ def node_distances(
     ok = np.flatnonzero(sources.ok)
     if contracted:
         e = sources.edge[ok]
+        cu, cv = (None, None) if net.costs is None else to_point(net, e, sources.offset[ok])
         dist, pos = search(
             net.contraction,
             e,
@@ -193,6 +222,8 @@ def node_distances(
             sources.leg[ok],
             net.edge_length[e],
             limit=limit,
+            cost_u=cu,
+            cost_v=cv,
         )
         source = np.where(pos >= 0, ok[np.maximum(pos, 0)], -1).astype(np.int64)
         return NodeDistances(dist, source, limit)
@@ -213,12 +244,13 @@ def node_distances(
 
 
 def _same_edge(
-    e: np.ndarray, t: np.ndarray, sources: Snap, s_ok: np.ndarray
+    e: np.ndarray, t: np.ndarray, sources: Snap, s_ok: np.ndarray, net: StreetNetwork | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per point on edge ``e`` at offset ``t``: the nearest source on the same edge.
 
     Returns (point positions, distance along the edge + source leg, source
-    index); equal distances go to the lowest source index.
+    index); equal distances go to the lowest source index. With a directed ``net``
+    the distance is the walk from the point to the source.
     """
     se = sources.edge[s_ok]
     order = np.argsort(se, kind="stable")
@@ -233,7 +265,10 @@ def _same_edge(
     o = np.repeat(has, c)
     within = np.arange(len(o)) - np.repeat(np.cumsum(c) - c, c)
     s = s_sorted[np.repeat(lo[has], c) + within]
-    d = np.abs(t[o] - sources.offset[s]) + sources.leg[s]
+    if net is not None and net.costs is not None:
+        d = net.costs.between(e[o], t[o], sources.offset[s]) + sources.leg[s]
+    else:
+        d = np.abs(t[o] - sources.offset[s]) + sources.leg[s]
     pick = np.lexsort((s, d, o))
     o, d, s = o[pick], d[pick], s[pick]
     first = np.ones(len(o), dtype=bool)
@@ -266,16 +301,16 @@ def point_distances(
         t = origins.offset[ok]
         u = net.edge_u[e]
         v = net.edge_v[e]
-        length = net.edge_length[e]
-        via_u = nd.dist[u] + t
-        via_v = nd.dist[v] + (length - t)
+        to_u, to_v = from_point(net, e, t)
+        via_u = nd.dist[u] + to_u
+        via_v = nd.dist[v] + to_v
         use_u = via_u <= via_v
         best = np.where(use_u, via_u, via_v)
         best_src = np.where(use_u, nd.source[u], nd.source[v])
         # a facility on the very same segment: walk straight along it
         s_ok = np.flatnonzero(sources.ok)
         if len(s_ok):
-            o, d, s = _same_edge(e, t, sources, s_ok)
+            o, d, s = _same_edge(e, t, sources, s_ok, net)
             if len(o):
                 better = d < best[o]
                 best[o[better]] = d[better]

@@ -29,6 +29,7 @@ from . import settings
 from ._errors import EmptyNetworkError, InputError
 from .contract import Contraction, contract
 from .osm import OSMData, read_osm
+from .terrain import EdgeCosts
 from .walk_filter import WALK_HIGHWAYS, walk_decision
 
 __all__ = [
@@ -109,6 +110,9 @@ class StreetNetwork:
         What was kept and dropped, for outputs and the CLI.
     residential : GeoSeries
         Residential land use and buildings, projected (may be empty).
+    costs : EdgeCosts, optional
+        Walking cost of each segment per direction, from a DEM
+        (:func:`gcgeo.terrain.apply_dem`); ``None``: every walk costs its length both ways.
     """
 
     nodes: gpd.GeoDataFrame
@@ -116,6 +120,7 @@ class StreetNetwork:
     crs: str
     report: dict[str, Any] = field(default_factory=dict)
     residential: gpd.GeoSeries | None = None
+    costs: EdgeCosts | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -148,10 +153,34 @@ class StreetNetwork:
         """
         return _csr(self.edge_u, self.edge_v, self.edge_length, self.n_nodes)
 
+    @property
+    def directed(self) -> bool:
+        """Whether walks cost differently in the two directions (a DEM is attached)."""
+        return self.costs is not None
+
+    @cached_property
+    def walk_graph(self) -> sp.csr_matrix:
+        """Walking cost of each step, ``C[x, y]`` = cheapest segment walked ``x → y``.
+
+        :attr:`graph` without :attr:`costs`; with them, the same entries (both directions
+        of every pair) holding each direction's own cost (flat-equivalent metres).
+        """
+        if self.costs is None:
+            return self.graph
+        return _directed_csr(self.edge_u, self.edge_v, self.costs.fwd, self.costs.bwd, self.n_nodes)
+
+    @cached_property
+    def search_graph(self) -> sp.csr_matrix:
+        """The graph a search from facilities runs on: ``walk_graph`` transposed, so the
+        distance found at a node is the walk *from* it *to* the nearest facility."""
+        if self.costs is None:
+            return self.graph
+        return self.walk_graph.transpose().tocsr()
+
     @cached_property
     def contraction(self) -> Contraction:
         """The contracted search graph (:mod:`gcgeo.contract`), built once per network."""
-        return contract(self.graph, self.edge_u, self.edge_v, self.xy)
+        return contract(self.walk_graph, self.edge_u, self.edge_v, self.xy)
 
     @cached_property
     def edge_tree(self) -> shapely.STRtree:
@@ -208,6 +237,23 @@ def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
     cols = np.concatenate([b, a])
     data = np.concatenate([w, w])
     return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+def _directed_csr(
+    u: np.ndarray, v: np.ndarray, fwd: np.ndarray, bwd: np.ndarray, n: int
+) -> sp.csr_matrix:
+    """CSR with ``[u, v] = fwd`` and ``[v, u] = bwd``, the minimum per ordered pair."""
+    keep = u != v
+    rows = np.concatenate([u[keep], v[keep]])
+    cols = np.concatenate([v[keep], u[keep]])
+    w = np.concatenate([fwd[keep], bwd[keep]])
+    key = rows * np.int64(n) + cols
+    order = np.lexsort((w, key))
+    key_s = key[order]
+    first = np.ones(len(key_s), dtype=bool)
+    first[1:] = key_s[1:] != key_s[:-1]
+    sel = order[first]
+    return sp.csr_matrix((w[sel], (rows[sel], cols[sel])), shape=(n, n))
 
 
 def build_network(

@@ -17,6 +17,9 @@ __all__ = [
     "CHILD_SPEED_MPS",
     "DEFAULT_CRS",
     "DEMO_DIR",
+    "DEM_MAX_MISSING",
+    "DEM_STEP_M",
+    "ELDERLY_SLOPE_SENSITIVITY",
     "ELDERLY_SPEED_MPS",
     "FETCH_BUFFER_M",
     "FETCH_MAX_BYTES",
@@ -29,9 +32,14 @@ __all__ = [
     "MIN_EXTENT_OVERLAP",
     "PERSONA_SPEEDS_MPS",
     "SEARCH_FACTOR",
+    "STEPS_SPEED_SHARE",
     "THRESHOLD_BASES",
     "THRESHOLD_BASIS",
     "TILES",
+    "TOBLER_EXPONENT",
+    "TOBLER_OFFSET",
+    "WALK_FUNCTION",
+    "WALK_FUNCTIONS",
     "WALK_SPEED_MPS",
     "WGS84",
 ]
@@ -58,6 +66,33 @@ PERSONA_SPEEDS_MPS = {
     "elderly": ELDERLY_SPEED_MPS,
     "child": CHILD_SPEED_MPS,
 }
+# --------------------------------------------------------------------------- slopes (--dem)
+
+#: Walking functions ``--walk-function`` offers with ``--dem`` (see :mod:`gcgeo.terrain`):
+#: ``tobler`` (Tobler 1993), ``tobler_elderly`` (the same curve, steeper: see
+#: :data:`ELDERLY_SLOPE_SENSITIVITY`) and ``flat`` (elevation ignored).
+WALK_FUNCTIONS = ("tobler", "tobler_elderly", "flat")
+#: The default of :data:`WALK_FUNCTIONS` when a DEM is given.
+WALK_FUNCTION = "tobler"
+#: Tobler's hiking function W = 6·exp(-3.5·|S + 0.05|) km/h: its exponent and offset.
+TOBLER_EXPONENT = 3.5
+TOBLER_OFFSET = 0.05
+#: How much more the elderly slow down on a grade than Tobler's hikers: ``tobler_elderly``
+#: uses the exponent ``TOBLER_EXPONENT × ELDERLY_SLOPE_SENSITIVITY``. An ASSUMPTION to
+#: confirm: older adults walk disproportionately slower uphill (Thomson, Liston & Gupta
+#: 2019, Eur. Rev. Aging Phys. Act. 16:11, doi:10.1186/s11556-019-0219-0: the uphill
+#: preferred-speed test separates age groups best; Matikainen-Tervola et al. 2025,
+#: J. Aging Phys. Act., doi:10.1123/japa.2024-0222), but neither gives this factor.
+ELDERLY_SLOPE_SENSITIVITY = 1.5
+#: Speed on ``highway=steps`` as a share of the flat speed, per walking function (an
+#: ASSUMPTION to confirm; OSM steps carry no reliable rise). Not applied by ``flat``.
+STEPS_SPEED_SHARE = {"tobler": 0.5, "tobler_elderly": 0.35, "flat": 1.0}
+#: Longest street piece given one grade: segments are sampled about this often, metres.
+DEM_STEP_M = 20.0
+#: Largest share of street samples a DEM may leave without elevation (voids, edges);
+#: more and the DEM does not cover the network.
+DEM_MAX_MISSING = 0.05
+
 #: The life-circle tiers, minutes of walking (GB 50180-2018).
 LIFE_CIRCLE_MINUTES = (5, 10, 15)
 #: What a category threshold means for a walker of another speed (see
