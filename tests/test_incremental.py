@@ -8,6 +8,7 @@ full multi-source search over all facilities so far.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -246,3 +247,59 @@ def test_links_take_the_points_they_pass_nearer_than_their_street(beijing_osm: P
         np.testing.assert_allclose(state.points.distance, full.distance, rtol=0, atol=1e-6)
         assert (state.origins.edge == fresh_o.edge).all()
     assert moved > 0  # some origins did move onto a link
+
+
+def test_hilly_random_adds_removals_and_links_equal_full_recomputation(
+    beijing_osm: Path, tmp_path: Path
+) -> None:
+    """The same on slopes (a hill written as a DEM over the Beijing sample): walks to the
+    facilities are directed, links get their own uphill and downhill costs, and after every
+    step the state equals a full directed search on the current network."""
+    pytest.importorskip("rasterio")
+    from test_terrain import write_dem
+
+    from gcgeo.terrain import apply_dem
+
+    flat = load_network(beijing_osm)
+    b = flat.bounds
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+
+    def hill(x, y):
+        return 80.0 * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * 500.0**2))
+
+    dem = write_dem(tmp_path / "hill.tif", hill, b[0] - 100, b[3] + 100,
+                    int((b[2] - b[0]) / 10) + 20, int((b[3] - b[1]) / 10) + 20, 10.0,
+                    crs=flat.crs)  # fmt: skip
+    net, _ = apply_dem(flat, dem, "tobler_elderly")
+    rng = np.random.default_rng(51)
+    origins = snap_points(net, _random_points(net, rng, 300), 50.0)
+    state = CategoryState(net, snap_points(net, _random_points(net, rng, 5), 50.0), origins,
+                          LIMIT_M)  # fmt: skip
+    links = 0
+    for _step in range(24):
+        kind = rng.choice(["add", "remove", "link"], p=[0.35, 0.25, 0.4])
+        if kind == "add":
+            state.add_facility(snap_points(state.net, _random_points(net, rng, 1), 50.0))
+        elif kind == "remove":
+            live = np.flatnonzero(state.sources.ok)
+            if len(live):
+                state.remove_facility(int(rng.choice(live)))
+        else:
+            a = _random_points(net, rng, 1)[0]
+            try:
+                state.add_link(np.vstack([a, a + rng.normal(0, 120, 2)]), max_snap=60.0)
+            except ScenarioError:
+                continue
+            links += 1
+        cur = state.net
+        assert cur.costs is not None
+        full_nodes = node_distances(cur, state.sources, limit=LIMIT_M)
+        full = point_distances(cur, full_nodes, state.origins, state.sources)
+        np.testing.assert_allclose(state.nodes.dist, full_nodes.dist, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(state.points.distance, full.distance, rtol=0, atol=1e-6)
+    assert links >= 4
+    # slopes matter here: the same network and facilities without them give other walks
+    level = dataclasses.replace(state.net, costs=None)
+    flat_nodes = node_distances(level, state.sources, limit=LIMIT_M).dist
+    both = np.isfinite(flat_nodes) & np.isfinite(state.nodes.dist)
+    assert np.abs(flat_nodes[both] - state.nodes.dist[both]).max() > 10.0

@@ -325,3 +325,40 @@ def test_chain_offsets_in_both_directions(tmp_path: Path) -> None:
     np.testing.assert_allclose(
         np.where(ahead, bv - bu, bu - bv), np.where(ahead, c.bwd, c.fwd), atol=1e-9
     )
+
+
+def test_a_scenario_link_on_slopes(tmp_path: Path) -> None:
+    """Two parallel streets 100 m apart on the plane z = 0.05·x + 0.1·y; a link joins their
+    midpoints. The split streets' pieces cost exactly what their parent did, the link climbs
+    10 % (Tobler each way), and the directed search on the new network equals networkx."""
+    from gcgeo.scenario import add_links_mapped
+
+    x = X0 + np.arange(6) * 100.0
+    xs = np.concatenate([x, x])
+    ys = np.concatenate([np.full(6, Y0), np.full(6, Y0 + 100.0)])
+    u = np.concatenate([np.arange(5), 6 + np.arange(5)])
+    v = u + 1
+    street = from_arrays(xs, ys, u, v, crs=CRS)
+    dem = write_dem(tmp_path / "plane.tif", lambda x, y: 0.05 * (x - X0) + 0.1 * (y - Y0),
+                    X0 - 100, Y0 + 300, 80, 50, 10.0)  # fmt: skip
+    net, _ = apply_dem(street, dem, "tobler")
+    line = np.array([[X0 + 250.0, Y0], [X0 + 250.0, Y0 + 100.0]])
+    new, emap = add_links_mapped(net, [line], straight=[True], max_snap=10.0)
+    c = new.costs
+    link = int(np.flatnonzero(emap.parent < 0)[0])
+    assert c.fwd[link] == pytest.approx(100 / speed_factor(0.1), rel=1e-9)
+    assert c.bwd[link] == pytest.approx(100 / speed_factor(-0.1), rel=1e-9)
+    for parent in np.unique(emap.parent[emap.start > 0]):
+        pieces = np.flatnonzero(emap.parent == parent)
+        assert c.fwd[pieces].sum() == pytest.approx(net.costs.fwd[parent], rel=1e-12)
+        assert c.bwd[pieces].sum() == pytest.approx(net.costs.bwd[parent], rel=1e-12)
+        assert c.fwd[pieces].sum() == pytest.approx(100 / speed_factor(0.05), rel=1e-9)
+    # streets untouched by the link keep their costs bit for bit
+    kept = np.flatnonzero((emap.parent >= 0) & ~np.isin(emap.parent, emap.parent[emap.start > 0]))
+    assert (c.fwd[kept] == net.costs.fwd[emap.parent[kept]]).all()
+    fac = snap_points(new, np.array([[X0 + 500.0, Y0 + 100.0]]), 10)
+    org = snap_points(new, np.array([[X0 + 20.0, Y0 + 3], [X0 + 260.0, Y0 - 3]]), 10)
+    ref_nodes, ref_org = _reference(new, fac, org, np.inf)
+    nd = node_distances(new, fac)
+    np.testing.assert_allclose(nd.dist, ref_nodes, atol=1e-6)
+    np.testing.assert_allclose(point_distances(new, nd, org, fac).distance, ref_org, atol=1e-6)

@@ -412,6 +412,13 @@ def compute_coverage(
         "origins_unsnapped": int((~osnap.ok).sum()),
         "speed_mps": speed_mps,
         "threshold_basis": threshold_basis,
+        #: what the d_* columns hold: with slopes, walking time × the flat speed
+        "distance_unit": (
+            "flat-equivalent metres (walking time × flat speed; slopes from a DEM)"
+            if net.costs is not None
+            else "metres"
+        ),
+        "walk_function": None if net.costs is None else net.costs.function,
         "basis": basis,
         "max_snap_m": max_snap,
         "search_limit_m": "per category (see summary)" if limit is None else limit,

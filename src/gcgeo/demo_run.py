@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ __all__ = [
     "DEMO_FILES",
     "DEMO_HOOKS",
     "DEMO_HOOK_FILES",
+    "DEMO_SLOPE_FILES",
     "DemoContext",
     "DemoHook",
     "run_demo",
@@ -38,6 +39,8 @@ class DemoContext:
     result: Any  # gcgeo.coverage.CoverageResult
     info: Any  # gcgeo.demo.DemoInfo
     label: str
+    dem: str | None = None  # the synthetic DEM (``gcgeo demo --dem``)
+    extra_run: dict[str, Any] = field(default_factory=dict)  # added to run.json
 
 
 #: A hook writes extra demo outputs and returns them by name.
@@ -154,6 +157,117 @@ def _demo_reports(ctx: DemoContext) -> dict[str, Path]:
     return written
 
 
+#: Files of ``gcgeo demo --dem`` (the synthetic DEM and the elderly-on-slopes comparison).
+DEMO_SLOPE_FILES = {
+    "dem": "gangcheng_demo_dem.tif",
+    "slopes": "slopes_elderly.csv",
+    "slopes_map": "slopes_map.html",
+    "slopes_map_png": "slopes_map.png",
+}
+_SLOPE_MAP_CATEGORY = "elderly_canteen"
+
+
+def _demo_slopes(ctx: DemoContext) -> dict[str, Path]:
+    """slopes_elderly.csv and slopes_map.html/png: the elderly persona (0.8 m/s, the tiers'
+    minutes) on flat streets vs on the synthetic DEM with ``tobler_elderly``, per category,
+    for the district, its zones, wings and renewal areas."""
+    import numpy as np
+    import pandas as pd
+
+    from . import maps
+    from ._io import atomic_path, write_csv
+    from .by_area import assign_areas, coverage_by_area
+    from .coverage import compute_coverage, grid_origins, street_minutes
+    from .layers import load_layer
+    from .terrain import apply_dem
+
+    if ctx.dem is None:
+        return {}
+    net, fac = ctx.study.network, ctx.study.facilities
+    cats = _demo_categories(ctx)
+    speed = settings.ELDERLY_SPEED_MPS
+    hilly, dem_meta = apply_dem(net, ctx.dem, "tobler_elderly")
+    origins = grid_origins(net, settings.CELL_M, None, "auto")
+    runs = {
+        name: compute_coverage(n, fac, cats, origins, speed, threshold_basis="time")
+        for name, n in (("flat", net), ("slopes", hilly))
+    }
+    rows = []
+    tables = {}
+    for name, res in runs.items():
+        located = res.origins.join(assign_areas(res.origins))
+        tables[name] = coverage_by_area(located, cats)
+        for r in res.summary.itertuples():
+            rows.append(("district", "370117", "钢城区", "Gangcheng", r.category, name, r.share))
+        t = tables[name]
+        for c in cats:
+            for r in t.itertuples():
+                rows.append((r.area_layer, r.code, r.name_zh, r.name_en, c.id, name,
+                             getattr(r, f"share_{c.id}")))  # fmt: skip
+    long = pd.DataFrame(
+        rows, columns=["area_layer", "code", "name_zh", "name_en", "category", "run", "share"]
+    )
+    keys = ["area_layer", "code", "name_zh", "name_en", "category"]
+    wide = (
+        long[long["run"] == "flat"]
+        .drop(columns="run")
+        .rename(columns={"share": "share_flat"})
+        .merge(
+            long[long["run"] == "slopes"].drop(columns="run").rename(
+                columns={"share": "share_slopes"}),
+            on=keys, how="left", validate="one_to_one",
+        )
+    )  # fmt: skip
+    wide["change_pp"] = ((wide["share_slopes"] - wide["share_flat"]) * 100).round(1)
+    wide = wide.assign(
+        persona="elderly",
+        speed_mps=speed,
+        walk_function="tobler_elderly",
+        threshold_basis="time",
+        data_note=ctx.label,
+    )
+    csv_path = ctx.out_dir / DEMO_SLOPE_FILES["slopes"]
+    write_csv(wide, csv_path)
+
+    cat = ctx.study.catalogue.select([_SLOPE_MAP_CATEGORY])[0]
+    edges = net.edges[["way_id", "name", "highway", "length", "geometry"]].copy()
+    for col, n in (("walk_min", hilly), ("walk_min_flat", net)):
+        edges[col] = street_minutes(n, fac, cat, speed, threshold_basis="time")
+    edges["grade_pct"] = np.round(100 * hilly.costs.edge_grade(), 1)
+    renewal = load_layer("renewal_areas")
+    zones = load_layer("zones")
+    what = f"{cat.name_zh} {cat.name_en}: 老年人步行 elderly walking ({speed:g} m/s)"
+    m = maps.new_map(edges, offline=True)
+    maps.title_box(m, f"示例 Demo · {ctx.label}")
+    maps.page_title(m, f"{what} — {ctx.label}")
+    maps.basemap_streets(edges, m)
+    maps.streets_by_minutes(edges, "walk_min", m, name=f"{what}, 坡度计入 with slopes")
+    maps.streets_by_minutes(edges, "walk_min_flat", m, name=f"{what}, 平地 flat", show=False)
+    maps.streets_by_grade(edges, "grade_pct", m)
+    maps.areas_layer(zones, m, name="五区 Strategy zones", colour="#5e3c99")
+    maps.areas_layer(renewal, m, name="更新片区 Renewal areas", colour="#b35806")
+    maps.facilities_layer(fac, m, categories=[cat])
+    html_path = ctx.out_dir / DEMO_SLOPE_FILES["slopes_map"]
+    atomic_write_text(html_path, maps.to_html(m))
+    fig = maps.static_map(
+        edges=edges,
+        column="walk_min",
+        area_layers={"zones": zones, "renewal_areas": renewal},
+        facilities=fac[fac["category"] == cat.id],
+        categories=[cat],
+        title=f"钢城区 {cat.name_zh} 老年人步行时间 (坡度计入) {cat.name_en}: elderly walking "
+        f"time with slopes (≤ {cat.tier} min at {speed:g} m/s)",
+        page="A4-landscape",
+        notes=[f"示例 Demo · {ctx.label}", "坡度为合成数据 synthetic DEM",
+               maps.draft_note(zones, renewal)],
+    )  # fmt: skip
+    png_path = ctx.out_dir / DEMO_SLOPE_FILES["slopes_map_png"]
+    with atomic_path(png_path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", metadata={"Title": what, "Description": ctx.label})
+    ctx.extra_run["dem"] = {**dem_meta, "files": [DEMO_SLOPE_FILES["dem"]], "synthetic": True}
+    return {"slopes": csv_path, "slopes_map": html_path, "slopes_map_png": png_path}
+
+
 #: Hook points for outputs from other modules (maps, area tables, report), run in order.
 DEMO_HOOKS: list[DemoHook] = [_demo_by_area, _demo_map, _demo_reports]
 #: Files the demo itself writes, by name.
@@ -180,6 +294,7 @@ def run_demo(
     cache: str | os.PathLike | bool | None = None,
     overwrite: bool = False,
     hooks: list[DemoHook] | None = None,
+    dem: bool = False,
 ) -> dict[str, Path]:
     """Write the synthetic demo network and run coverage on it, offline.
 
@@ -195,6 +310,9 @@ def run_demo(
         Network cache, as in :func:`gcgeo.study.open_study`.
     hooks : list of callables, optional
         Extra writers run after coverage (default :data:`DEMO_HOOKS`).
+    dem : bool
+        Also write the synthetic DEM (:mod:`gcgeo.demo_dem`) and compare the elderly
+        persona's coverage with slopes and on flat streets (:data:`DEMO_SLOPE_FILES`).
 
     Returns
     -------
@@ -212,6 +330,8 @@ def run_demo(
     paths = {k: out / v for k, v in DEMO_FILES.items()}
     if not _is_demo_folder(out):
         extra = [out / v for v in DEMO_HOOK_FILES.values()] if hooks is None else []
+        if dem:
+            extra += [out / v for v in DEMO_SLOPE_FILES.values()]
         check_writable([*paths.values(), *extra], overwrite)
     with output_set(out) as stage:  # the whole set appears at once, or not at all
         staged = {k: stage / v for k, v in DEMO_FILES.items()}
@@ -235,7 +355,12 @@ def run_demo(
         )
         written = {k: staged[k] for k in ("osm", "coverage", "origins")}
         ctx = DemoContext(stage, study, result, info, DEMO_LABEL)
-        for hook in DEMO_HOOKS if hooks is None else hooks:
+        if dem:
+            from .demo_dem import write_demo_dem
+
+            ctx.dem = write_demo_dem(stage / DEMO_SLOPE_FILES["dem"], info.bounds)
+            written["dem"] = Path(ctx.dem)
+        for hook in [*(DEMO_HOOKS if hooks is None else hooks), *([_demo_slopes] if dem else [])]:
             written.update(hook(ctx))
         written = {k: out / Path(v).relative_to(stage) for k, v in written.items()}
         written["run"] = paths["run"]
@@ -247,6 +372,7 @@ def run_demo(
             "study": study.meta,
             "summary": summary.to_dict(orient="records"),
             "outputs": {k: str(v) for k, v in written.items()},
+            **ctx.extra_run,
         }
         text = json.dumps(run, ensure_ascii=False, indent=2, default=str)
         # paths recorded while staging name the final folder

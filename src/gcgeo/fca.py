@@ -27,6 +27,7 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from ._errors import InputError
+from .engine import from_point, to_point
 from .network import StreetNetwork
 from .snap import Snap
 
@@ -59,9 +60,14 @@ def od_pairs(net: StreetNetwork, origins: Snap, facilities: Snap, max_m: float) 
     if not len(o_ok) or not len(f_ok):
         return ODPairs(empty, empty, np.zeros(0))
     oe, ot, oleg = origins.edge[o_ok], origins.offset[o_ok], origins.leg[o_ok]
-    ou, ov, ol = net.edge_u[oe], net.edge_v[oe], elen[oe]
+    ou, ov = net.edge_u[oe], net.edge_v[oe]
+    o_to_u, o_to_v = from_point(net, oe, ot)  # the origins' walks to their segment's ends
     fe, ft, fleg = facilities.edge[f_ok], facilities.offset[f_ok], facilities.leg[f_ok]
-    starts = con.starts(fe, ft, elen[fe])
+    if net.costs is None:
+        starts = con.starts(fe, ft, elen[fe])
+    else:  # slopes: rows are walks to each facility (the search graph is reversed)
+        cu, cv = to_point(net, fe, ft)
+        starts = con.starts(fe, ft, elen[fe], cost_u=cu, cost_v=cv)
     aug = con.augmented(starts)
     k = con.n_kept
     chunk = int(max(1, min(256, _CELLS // max(k + len(f_ok), len(o_ok), 1))))
@@ -72,11 +78,16 @@ def od_pairs(net: StreetNetwork, origins: Snap, facilities: Snap, max_m: float) 
         st = starts.take(rows)
         r = (rows - a)[:, None]
         d = np.minimum(
-            con.values_at(dist, r, ou[None, :], st) + ot[None, :],
-            con.values_at(dist, r, ov[None, :], st) + (ol - ot)[None, :],
+            con.values_at(dist, r, ou[None, :], st) + o_to_u[None, :],
+            con.values_at(dist, r, ov[None, :], st) + o_to_v[None, :],
         )
         same = fe[rows][:, None] == oe[None, :]
-        direct = np.abs(ft[rows][:, None] - ot[None, :])
+        if net.costs is None:
+            direct = np.abs(ft[rows][:, None] - ot[None, :])
+        else:
+            direct = np.full(same.shape, np.inf)
+            fi, oi = np.nonzero(same)
+            direct[fi, oi] = net.costs.between(oe[oi], ot[oi], ft[rows][fi])
         d = np.where(same, np.minimum(d, direct), d)
         d = d + fleg[rows][:, None] + oleg[None, :]
         fi, oi = np.nonzero(d <= max_m)

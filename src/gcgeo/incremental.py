@@ -35,7 +35,7 @@ import shapely
 
 from . import settings
 from .contract import morton_order
-from .engine import NodeDistances, PointDistances, node_distances, point_distances
+from .engine import NodeDistances, PointDistances, node_distances, point_distances, to_point
 from .network import StreetNetwork
 from .scenario import DEFAULT_LINK_SNAP_M, EdgeMap, add_links_mapped
 from .snap import Snap, snap_points
@@ -135,7 +135,8 @@ class CategoryState:
         self._perm = morton_order(net.xy[:, 0], net.xy[:, 1])  # Z-order position -> node
         self._rank = np.empty(net.n_nodes, dtype=np.int64)
         self._rank[self._perm] = np.arange(net.n_nodes)
-        self._graph = net.graph[self._perm][:, self._perm].tocsr()
+        # (the search graph: reversed on slopes, so distances are walks to the facilities)
+        self._graph = net.search_graph[self._perm][:, self._perm].tocsr()
         self._graph.sort_indices()
         self._tree = cKDTree(net.xy[self._perm])
         self._pos = np.full(net.n_nodes, -1, dtype=np.int64)  # Z position -> local, scratch
@@ -197,12 +198,14 @@ class CategoryState:
             return np.zeros(0, dtype=np.int64)
         net, e = self.net, int(snap.edge[0])
         u, v, length = int(net.edge_u[e]), int(net.edge_v[e]), float(net.edge_length[e])
-        # every node a walk of <= limit reaches lies within limit of the facility's point,
-        # hence within limit + length of u
-        local_z = np.sort(self._tree.query_ball_point(net.xy[u], self.limit + length))
-        t, leg = float(snap.offset[0]), float(snap.leg[0])
+        # every node a walk of <= limit reaches lies within limit of the facility's point
+        # (limit times the fastest downhill pace on slopes), hence that plus length of u
+        reach = self.limit * (1.0 if net.costs is None else net.costs.max_speedup)
+        local_z = np.sort(self._tree.query_ball_point(net.xy[u], reach + length))
+        leg = float(snap.leg[0])
+        cu, cv = to_point(net, snap.edge[:1], snap.offset[:1])
         graph = self._local_graph(
-            local_z, np.array([u, v]), np.array([leg + t, leg + (length - t)]), np.array([2])
+            local_z, np.array([u, v]), np.array([leg + cu[0], leg + cv[0]]), np.array([2])
         )  # a segment has two distinct ends: nothing is summed
         local = self._perm[local_z]
         d = dijkstra(graph, directed=True, indices=len(local), limit=self.limit)[: len(local)]
@@ -259,16 +262,11 @@ class CategoryState:
             )  # fmt: skip
             e = edge[others]
             ends = np.column_stack([net.edge_u[e], net.edge_v[e]])
-            t, leg, length = (
-                self.sources.offset[others],
-                self.sources.leg[others],
-                net.edge_length[e],
-            )
+            leg = self.sources.leg[others]
             local = np.unique(np.concatenate([area, rim, ends.ravel()]))
             row_cols = np.concatenate([rim, ends.ravel()])
-            row_w = np.concatenate(
-                [dist[rim], (leg[:, None] + np.column_stack([t, length - t])).ravel()]
-            )
+            to_ends = np.column_stack(to_point(net, e, self.sources.offset[others]))
+            row_w = np.concatenate([dist[rim], (leg[:, None] + to_ends).ravel()])
             row_len = np.concatenate([np.ones(len(rim), dtype=np.int64),
                                       np.full(len(others), 2, dtype=np.int64)])  # fmt: skip
             if not len(row_len):  # nothing left to walk from: the area is out of reach
@@ -343,14 +341,20 @@ class CategoryState:
                                                     self.origins.leg))  # fmt: skip
             edge[moved_o], offset[moved_o], leg[moved_o] = o_snap.edge, o_snap.offset, o_snap.leg
             self.origins = Snap(edge, offset, leg)
-        a, b, ell = int(new.edge_u[link]), int(new.edge_v[link]), float(new.edge_length[link])
+        a, b = int(new.edge_u[link]), int(new.edge_v[link])
+        if new.costs is None:
+            ell = float(new.edge_length[link])
+            walk = {(a, b): ell, (b, a): ell}
+        else:  # slopes: each way over the link at its own cost
+            walk = {(a, b): float(new.costs.fwd[link]), (b, a): float(new.costs.bwd[link])}
         starts = []
         for x, y in ((a, b), (b, a)):
-            if dist[y] + ell < dist[x] and dist[y] + ell <= self.limit:
-                starts.append((x, dist[y] + ell, source[y]))
+            via = dist[y] + walk[(x, y)]
+            if via < dist[x] and via <= self.limit:
+                starts.append((x, via, source[y]))
         self._index()
         if starts:
-            g = new.graph
+            g = new.search_graph
             k = len(starts)
             cols = np.array([x for x, _, _ in starts])
             w = np.array([c for _, c, _ in starts])

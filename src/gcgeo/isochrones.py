@@ -10,7 +10,7 @@ and :func:`gcgeo.maps.static_map` draw the polygons.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +21,9 @@ from numpy.typing import ArrayLike, NDArray
 from . import settings
 from ._errors import InputError
 from .crs import DEFAULT_CRS
+
+if TYPE_CHECKING:
+    from .terrain import EdgeCosts
 
 __all__ = ["isochrone_polygons", "reached_streets"]
 
@@ -44,7 +47,10 @@ def check_frame(gdf: Any, what: str, columns: Iterable[str] = ()) -> None:
 
 
 def reached_streets(
-    edges: gpd.GeoDataFrame, node_dist: ArrayLike, max_distance_m: float
+    edges: gpd.GeoDataFrame,
+    node_dist: ArrayLike,
+    max_distance_m: float,
+    costs: EdgeCosts | None = None,
 ) -> gpd.GeoDataFrame:
     """The street pieces within ``max_distance_m`` of a walk, given per-node distances.
 
@@ -61,6 +67,10 @@ def reached_streets(
         Walking distance (m) to every node; inf or NaN where unreached.
     max_distance_m : float
         Walking distance budget ``R`` in metres.
+    costs : EdgeCosts, optional
+        Slopes (:attr:`gcgeo.network.StreetNetwork.costs` of the network ``edges`` is):
+        ``node_dist`` are then walks *to* the start, ``R`` is in flat-equivalent metres,
+        and a piece is reached when its own walk to ``u`` (or ``v``) fits in what is left.
 
     Returns
     -------
@@ -80,9 +90,15 @@ def reached_streets(
     d = np.where(np.isnan(d), np.inf, d)
     length = edges["length"].to_numpy(dtype=float)
     r = float(max_distance_m)
-    with np.errstate(invalid="ignore"):
-        a = np.clip(r - d[u], 0.0, length)  # reached from u
-        b = np.clip(r - d[v], 0.0, length)  # reached from v
+    if costs is not None:
+        if len(costs.fwd) != len(edges):
+            raise InputError("costs belong to another network than the streets frame.")
+        with np.errstate(invalid="ignore"):
+            a, b = costs.reach_from_ends(np.arange(len(edges)), r - d[u], r - d[v])
+    else:
+        with np.errstate(invalid="ignore"):
+            a = np.clip(r - d[u], 0.0, length)  # reached from u
+            b = np.clip(r - d[v], 0.0, length)  # reached from v
     a = np.nan_to_num(a, nan=0.0)
     b = np.nan_to_num(b, nan=0.0)
     touched = (d[u] <= r) | (d[v] <= r)
@@ -137,6 +153,7 @@ def isochrone_polygons(
     speed_mps: float = settings.WALK_SPEED_MPS,
     buffer_m: float = 50.0,
     quad_segs: int = 8,
+    costs: EdgeCosts | None = None,
 ) -> gpd.GeoDataFrame:
     """Walking isochrones as buffered reached streets (not convex hulls).
 
@@ -157,6 +174,8 @@ def isochrone_polygons(
         Distance in metres around reached streets counted as reachable.
     quad_segs : int
         Segments per quarter circle of the buffers' round ends.
+    costs : EdgeCosts, optional
+        Slopes: see :func:`reached_streets` (bands are then walks *to* the start).
 
     Returns
     -------
@@ -177,7 +196,7 @@ def isochrone_polygons(
         )
     rows_geom, rows_len = [], []
     for t in mins:
-        pieces = reached_streets(edges, node_dist, t * 60.0 * speed_mps)
+        pieces = reached_streets(edges, node_dist, t * 60.0 * speed_mps, costs)
         if len(pieces):
             bufs = shapely.buffer(pieces.geometry.values, buffer_m, quad_segs=quad_segs)
             rows_geom.append(shapely.union_all(bufs))

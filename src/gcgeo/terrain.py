@@ -30,6 +30,7 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,7 +44,9 @@ if TYPE_CHECKING:
 __all__ = [
     "EdgeCosts",
     "apply_dem",
+    "dem_paths",
     "edge_costs",
+    "edited_costs",
     "piece_samples",
     "sample_dem",
     "speed_factor",
@@ -82,10 +85,13 @@ class EdgeCosts:
     length : ndarray, shape (n_edges,)
         The segments' lengths (m).
     pieces : ndarray of int, shape (n_edges,)
-        Equal pieces per segment (``ceil(length / DEM_STEP_M)``, at least 1).
+        Pieces per segment (equal ones of at most ``DEM_STEP_M`` from :func:`edge_costs`;
+        a segment split by a scenario link keeps its parent's boundaries).
     ptr : ndarray of int, shape (n_edges + 1,)
-        Piece boundaries of segment ``e`` are ``ptr[e] .. ptr[e + 1] - 1`` in the two
-        arrays below (``pieces + 1`` each, ``u`` first).
+        Piece boundaries of segment ``e`` are ``ptr[e] .. ptr[e + 1] - 1`` in the arrays
+        below (``pieces + 1`` each, ``u`` first).
+    pos : ndarray
+        Offset (m) of each boundary from ``u``.
     cum_f, cum_b : ndarray
         At each boundary: the cost from ``u`` to it, and from it back to ``u``.
     elevation : ndarray
@@ -94,6 +100,10 @@ class EdgeCosts:
         Rise/run of each piece in the ``u → v`` direction (0 where unknown).
     function : str
         The walking function.
+    files : tuple of str
+        The DEM tiles (new links are sampled from them).
+    step : float
+        The sampling step (m).
     """
 
     fwd: np.ndarray
@@ -101,11 +111,63 @@ class EdgeCosts:
     length: np.ndarray
     pieces: np.ndarray
     ptr: np.ndarray
+    pos: np.ndarray
     cum_f: np.ndarray
     cum_b: np.ndarray
     elevation: np.ndarray
     grade: np.ndarray
     function: str
+    files: tuple[str, ...] = ()
+    step: float = settings.DEM_STEP_M
+
+    def piece_at(
+        self, edge: np.ndarray, offset: np.ndarray, key: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Index (into the boundary arrays) of the piece start each point lies after:
+        the last boundary of its segment with ``key <= offset`` (``key``: ``pos`` by
+        default, or ``cum_f``/``cum_b``, which also rise along a segment)."""
+        key = self.pos if key is None else key
+        lo = self.ptr[edge].copy()
+        hi = self.ptr[edge + 1] - 2  # the last piece's start
+        # vectorised binary search within each segment's own boundaries
+        while True:
+            live = lo < hi
+            if not live.any():
+                return lo
+            mid = (lo + hi + 1) // 2
+            go = live & (key[mid] <= offset)
+            lo = np.where(go, mid, lo)
+            hi = np.where(live & ~go, mid - 1, hi)
+
+    def reach_from_ends(
+        self, edge: np.ndarray, budget_u: np.ndarray, budget_v: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """How far along each segment (m) the walks *to* its ends stay within budget.
+
+        ``budget_u``: the cost left for a walk from a point of the segment to ``u``;
+        returns the metres from ``u`` whose walk to ``u`` costs at most that, and likewise
+        the metres from ``v`` (the inverse of :meth:`along`; isochrones on slopes).
+        """
+        e = np.asarray(edge, dtype=np.int64)
+        length = self.length[e]
+
+        def inverse(key: np.ndarray, value: np.ndarray) -> np.ndarray:
+            i = self.piece_at(e, value, key)
+            dk = key[i + 1] - key[i]
+            h = self.pos[i + 1] - self.pos[i]
+            share = np.clip((value - key[i]) / np.where(dk > 0, dk, 1.0), 0.0, 1.0)
+            return self.pos[i] + share * h
+
+        bu = np.asarray(budget_u, dtype=float)
+        bv = np.asarray(budget_v, dtype=float)
+        with np.errstate(invalid="ignore"):
+            a = np.where(bu >= self.bwd[e], length, inverse(self.cum_b, np.maximum(bu, 0.0)))
+            # the walk from offset s to v is fwd - cum_f(s): within bv where cum_f >= fwd - bv
+            s = inverse(self.cum_f, np.maximum(self.fwd[e] - bv, 0.0))
+            b = np.where(bv >= self.fwd[e], length, length - s)
+        a = np.where(bu > 0, a, 0.0)
+        b = np.where(bv > 0, b, 0.0)
+        return np.clip(np.nan_to_num(a), 0.0, length), np.clip(np.nan_to_num(b), 0.0, length)
 
     def along(self, edge: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cost from ``u`` to the point at ``offset`` on ``edge``, and from it back to ``u``.
@@ -113,22 +175,70 @@ class EdgeCosts:
         The costs to and from ``v`` follow: ``fwd - from_u`` and ``bwd - to_u``.
         """
         e = np.asarray(edge, dtype=np.int64)
-        length = self.length[e]
-        k = self.pieces[e]
-        t = np.clip(np.asarray(offset, dtype=float), 0.0, length)
-        h = np.where(length > 0, length / k, 1.0)
-        j = np.clip(np.floor(t / h).astype(np.int64), 0, k - 1)
-        i = self.ptr[e] + j
-        rest = t - j * h
+        t = np.clip(np.asarray(offset, dtype=float), 0.0, self.length[e])
+        i = self.piece_at(e, t)
+        h = self.pos[i + 1] - self.pos[i]
+        share = np.where(h > 0, (t - self.pos[i]) / np.where(h > 0, h, 1.0), 0.0)
         f0, f1 = self.cum_f[i], self.cum_f[i + 1]
         b0, b1 = self.cum_b[i], self.cum_b[i + 1]
-        return f0 + rest * (f1 - f0) / h, b0 + rest * (b1 - b0) / h
+        return f0 + share * (f1 - f0), b0 + share * (b1 - b0)
+
+    def derive(
+        self, parent: np.ndarray, start: np.ndarray, length: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """Boundary arrays for pieces of these segments (``parent[i]`` from ``start[i]``,
+        ``length[i]`` long, in the parent's direction): the parent's own boundaries inside
+        the piece plus its two ends, with costs read off the parent's, so the pieces of a
+        split street cost exactly what it did.
+
+        Returns ``(pieces, ptr, pos, cum_f, cum_b, elevation)``.
+        """
+        p = np.asarray(parent, dtype=np.int64)
+        a = np.asarray(start, dtype=float)
+        b = a + np.asarray(length, dtype=float)
+        # the parent's interior boundaries strictly inside (a, b)
+        first = self.piece_at(p, a) + 1  # first boundary after a (or at it)
+        first = np.where(self.pos[np.minimum(first, len(self.pos) - 1)] <= a, first + 1, first)
+        last = self.piece_at(p, b)  # last boundary at or before b
+        last = np.where(self.pos[last] >= b, last - 1, last)
+        inner = np.maximum(last - first + 1, 0)
+        pieces = inner + 1
+        ptr = np.concatenate([[0], np.cumsum(pieces + 1)]).astype(np.int64)
+        e_b = np.repeat(np.arange(len(p)), pieces + 1)
+        j = np.arange(ptr[-1]) - ptr[e_b]
+        src = first[e_b] + j - 1  # parent boundary of interior boundary j
+        is_start = j == 0
+        is_end = j == pieces[e_b]
+        q = np.where(
+            is_start, a[e_b], np.where(is_end, b[e_b], self.pos[np.clip(src, 0, len(self.pos) - 1)])
+        )
+        pe = p[e_b]
+        f, bk = self.along(pe, q)
+        f0, b0 = self.along(p, a)
+        z = self._elevation_at(pe, q)
+        return pieces, ptr, q - a[e_b], f - f0[e_b], bk - b0[e_b], z
+
+    def _elevation_at(self, edge: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        i = self.piece_at(edge, offset)
+        h = self.pos[i + 1] - self.pos[i]
+        share = np.where(h > 0, (offset - self.pos[i]) / np.where(h > 0, h, 1.0), 0.0)
+        return self.elevation[i] + share * (self.elevation[i + 1] - self.elevation[i])
 
     def between(self, edge: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Cost of walking along ``edge`` from offset ``a`` to offset ``b`` (either way)."""
         fa, ba = self.along(edge, a)
         fb, bb = self.along(edge, b)
         return np.where(np.asarray(b) >= np.asarray(a), fb - fa, ba - bb)
+
+    @cached_property
+    def max_speedup(self) -> float:
+        """The most metres a walk covers per flat-equivalent metre (downhill at -5 %:
+        1.19 for ``tobler``), at least 1: bounds how far a search of a given cost reaches."""
+        step = np.minimum(self.fwd, self.bwd)
+        ok = step > 0
+        if not ok.any():
+            return 1.0
+        return max(1.0, float((self.length[ok] / step[ok]).max()))
 
     def edge_grade(self) -> np.ndarray:
         """Steepest piece of each segment, rise/run in absolute value (for maps)."""
@@ -215,22 +325,97 @@ def edge_costs(
     cum_f = cumulative(inv_f)
     # cost from boundary j back to u: the backward cost of pieces 0..j-1
     cum_b = cumulative(inv_b)
+    pos = length[e_b] * (j / pieces[e_b])
+    return _assemble(length, pieces, ptr, pos, cum_f, cum_b, z, grade, function)
+
+
+def _assemble(
+    length: np.ndarray,
+    pieces: np.ndarray,
+    ptr: np.ndarray,
+    pos: np.ndarray,
+    cum_f: np.ndarray,
+    cum_b: np.ndarray,
+    z: np.ndarray,
+    grade: np.ndarray | None,
+    function: str,
+    files: tuple[str, ...] = (),
+    step: float = settings.DEM_STEP_M,
+) -> EdgeCosts:
+    """An :class:`EdgeCosts` from its boundary arrays (grades from ``z`` when not given)."""
+    if grade is None:
+        n = len(length)
+        first = np.repeat(ptr[:-1], pieces) + (np.arange(int(pieces.sum())) - np.repeat(
+            np.cumsum(pieces) - pieces, pieces))  # fmt: skip
+        h = pos[first + 1] - pos[first] if n else np.zeros(0)
+        dz = z[first + 1] - z[first] if n else np.zeros(0)
+        grade = np.where(np.isfinite(dz) & (h > 0), dz / np.where(h > 0, h, 1.0), 0.0)
     last = ptr[1:] - 1
     return EdgeCosts(
         fwd=cum_f[last].copy(),
         bwd=cum_b[last].copy(),
-        length=length,
+        length=np.asarray(length, dtype=float),
         pieces=pieces,
         ptr=ptr,
+        pos=pos,
         cum_f=cum_f,
         cum_b=cum_b,
         elevation=z,
         grade=grade,
         function=function,
+        files=tuple(files),
+        step=float(step),
     )
 
 
-def _dem_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+def edited_costs(
+    costs: EdgeCosts,
+    parent: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    new_xy: np.ndarray,
+    new_u: np.ndarray,
+    new_v: np.ndarray,
+    crs: Any,
+) -> EdgeCosts:
+    """Costs of an edited network (:func:`gcgeo.scenario.add_links_mapped`): segments kept
+    or split (``parent >= 0``, from ``start`` along it) keep their parent's profile exactly;
+    new links (``parent == -1``) are sampled from the DEM files.
+
+    ``new_xy``, ``new_u``, ``new_v``: the edited network's node coordinates and segment ends.
+    """
+    parent = np.asarray(parent, dtype=np.int64)
+    length = np.asarray(length, dtype=float)
+    old = np.flatnonzero(parent >= 0)
+    new = np.flatnonzero(parent < 0)
+    parts = []
+    if len(old):
+        parts.append((old, *costs.derive(parent[old], np.asarray(start)[old], length[old])))
+    if len(new):
+        if not costs.files:
+            raise InputError("The DEM of these costs is unknown, so new links cannot be sampled.")
+        pieces, ptr, points = piece_samples(new_xy, new_u[new], new_v[new], length[new], costs.step)
+        z = sample_dem(costs.files, points[:, 0], points[:, 1], crs)
+        lc = edge_costs(length[new], pieces, ptr, z, costs.function)
+        parts.append((new, lc.pieces, lc.ptr, lc.pos, lc.cum_f, lc.cum_b, lc.elevation))
+    # interleave back into edge order
+    n = len(parent)
+    pieces = np.zeros(n, dtype=np.int64)
+    for idx, pc, *_ in parts:
+        pieces[idx] = pc
+    ptr = np.concatenate([[0], np.cumsum(pieces + 1)]).astype(np.int64)
+    size = int(ptr[-1])
+    pos, cum_f, cum_b, z = (np.empty(size) for _ in range(4))
+    for idx, pc, pptr, ppos, pf, pb, pz in parts:
+        e_b = np.repeat(np.arange(len(idx)), pc + 1)
+        dest = ptr[idx][e_b] + (np.arange(int(pptr[-1])) - pptr[e_b])
+        pos[dest], cum_f[dest], cum_b[dest], z[dest] = ppos, pf, pb, pz
+    return _assemble(length, pieces, ptr, pos, cum_f, cum_b, z, None, costs.function,
+                     costs.files, costs.step)  # fmt: skip
+
+
+def dem_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """The DEM files as strings, each checked to exist (one sentence if not)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     out = [os.fspath(p) for p in paths]
@@ -262,7 +447,7 @@ def sample_dem(
         ) from exc
     import pyproj
 
-    files = _dem_paths(paths)
+    files = dem_paths(paths)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     z = np.full(len(x), np.nan)
@@ -334,7 +519,7 @@ def apply_dem(
         grade percentiles; goes into ``run.json`` as ``"dem"``.
     """
     speed_factor(0.0, function)  # the function's name, checked first
-    files = _dem_paths(paths)
+    files = dem_paths(paths)
     pieces, ptr, points = piece_samples(net.xy, net.edge_u, net.edge_v, net.edge_length, step)
     z = sample_dem(files, points[:, 0], points[:, 1], net.crs)
     missing = int(np.isnan(z).sum())
@@ -347,7 +532,9 @@ def apply_dem(
             "--dem files may be given)."
         )
     steps = (net.edges["highway"].astype(str) == "steps").to_numpy()
-    costs = edge_costs(net.edge_length, pieces, ptr, z, function, steps)
+    costs = dataclasses.replace(
+        edge_costs(net.edge_length, pieces, ptr, z, function, steps), files=tuple(files), step=step
+    )
     # ``flat``: the DEM is read and reported, but walking ignores it (the flat engine)
     grade = np.abs(costs.grade)
     meta = {

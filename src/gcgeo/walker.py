@@ -29,7 +29,33 @@ from . import settings
 from ._errors import InputError
 from .catalogue import Category
 
-__all__ = ["threshold_for", "walker_categories"]
+__all__ = ["resolve_basis", "threshold_for", "walker_categories"]
+
+
+def resolve_basis(threshold_basis: str | None, slopes: bool = False) -> str:
+    """The threshold basis a run uses: the one asked for, else ``time`` with slopes (a
+    DEM: walks are timed, so a tier's minutes are the threshold) and
+    :data:`gcgeo.settings.THRESHOLD_BASIS` without.
+
+    Raises
+    ------
+    InputError
+        ``distance`` asked for together with slopes.
+    """
+    if threshold_basis is None:
+        return "time" if slopes else settings.THRESHOLD_BASIS
+    if threshold_basis not in settings.THRESHOLD_BASES:
+        raise InputError(
+            f"threshold basis {threshold_basis!r} must be one of "
+            f"{', '.join(settings.THRESHOLD_BASES)}."
+        )
+    if slopes and threshold_basis == "distance":
+        raise InputError(
+            "--threshold-basis distance cannot be used with --dem: walks on slopes are "
+            "timed, so thresholds are the tier's minutes; leave --threshold-basis out or "
+            "pass time."
+        )
+    return threshold_basis
 
 
 def threshold_for(

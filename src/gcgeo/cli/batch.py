@@ -178,7 +178,7 @@ def district_tasks(
     cell: float,
     origin_rule: str,
     layers_dir: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     overwrite: bool = False,
     with_checkup: bool = False,
 ) -> list[dict[str, Any]]:
@@ -279,7 +279,7 @@ def batch(
     origin_rule: str,
     with_checkup: bool,
     layers_dir: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     as_json: bool,
     overwrite: bool,
 ) -> None:

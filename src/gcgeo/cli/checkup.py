@@ -79,7 +79,7 @@ def checkup(
     origin_args: OriginArgs,
     out_dir: str,
     layers_dir: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     indicators_path: str | None,
     population_raster: str | None,
     population_areas: str | None,
@@ -133,7 +133,7 @@ def run_checkup(
     origin_args: OriginArgs,
     out_dir: str | Path,
     layers_dir: str | None = None,
-    threshold_basis: str = "distance",
+    threshold_basis: str | None = None,
     indicators_path: str | None = None,
     population_raster: str | None = None,
     population_areas: str | None = None,
@@ -175,6 +175,9 @@ def run_checkup(
             "give one population source: --origins/--population-areas with --population, "
             "--population-raster, or --population-total."
         )
+    from ..walker import resolve_basis
+
+    threshold_basis = resolve_basis(threshold_basis, bool(study_args.dem))
     cat = load_catalogue(study_args.catalogue_path)
     indicators = load_indicators(indicators_path, cat)
     out = Path(out_dir)

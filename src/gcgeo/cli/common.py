@@ -165,6 +165,12 @@ def open_study_from_args(
     from ..catalogue import Catalogue, load_catalogue
     from ..study import clip_buffer_m, open_study
 
+    if study.walk_function and not study.dem:
+        raise InputError("--walk-function needs --dem (an elevation raster of the area).")
+    if study.dem:
+        from ..terrain import dem_paths
+
+        dem_paths(study.dem)  # each file exists, before the OSM file is read
     if catalogue is None:
         catalogue = study.catalogue_path
     buffer = 0.0
@@ -174,7 +180,13 @@ def open_study_from_args(
         buffer = clip_buffer_m(
             catalogue, categories, study.speed, study.max_distance, study.max_snap
         )
-    return open_study(
+        if study.dem:  # downhill walks go farther than flat ones in the same time
+            from .. import settings
+            from ..terrain import speed_factor
+
+            function = study.walk_function or settings.WALK_FUNCTION
+            buffer *= float(speed_factor(-settings.TOBLER_OFFSET, function))
+    built = open_study(
         study.osm_path,
         catalogue=catalogue,
         facilities_csv=study.facilities_csv,
@@ -189,6 +201,17 @@ def open_study_from_args(
         clip=boundary,
         clip_buffer=buffer,
     )
+    if study.dem:
+        import time
+
+        from .. import settings
+        from ..terrain import apply_dem
+
+        t0 = time.perf_counter()
+        function = study.walk_function or settings.WALK_FUNCTION
+        built.network, built.meta["dem"] = apply_dem(built.network, study.dem, function)
+        built.meta.setdefault("timings_s", {})["dem"] = round(time.perf_counter() - t0, 4)
+    return built
 
 
 def read_boundary(path: str | None) -> gpd.GeoDataFrame | None:

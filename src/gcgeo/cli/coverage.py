@@ -46,7 +46,7 @@ def coverage(
     out_dir: str,
     categories: str | None,
     layers_dir: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -81,7 +81,7 @@ def run_coverage(
     out_dir: str | Path,
     categories: str | None,
     layers_dir: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     overwrite: bool,
     step: Any = None,
     extra_files: dict[str, str] | None = None,
@@ -92,9 +92,10 @@ def run_coverage(
     from ..facilities import facilities_in
     from ..layers import AREA_LAYERS, load_layer
     from ..qgis_style import coverage_styles
-    from ..walker import walker_categories
+    from ..walker import resolve_basis, walker_categories
 
     step = step or (lambda _msg: None)
+    threshold_basis = resolve_basis(threshold_basis, bool(study_args.dem))
     cat = load_catalogue(study_args.catalogue_path)
     chosen = walker_categories(cat.select(categories), study_args.speed, threshold_basis)
     out = Path(out_dir)

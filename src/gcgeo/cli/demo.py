@@ -30,6 +30,13 @@ __all__ = ["demo"]
     default=False,
     help="Also replace files in --out that an earlier demo did not write.",
 )
+@click.option(
+    "--dem",
+    is_flag=True,
+    default=False,
+    help="Also write a synthetic DEM (hills in the south, the old town on a slope) and "
+    "compare the elderly's coverage with slopes and on flat streets (needs rasterio).",
+)
 @cache_options[0]
 @cache_options[1]
 @json_option
@@ -38,6 +45,7 @@ def demo(
     out_dir: str,
     seed: int | None,
     overwrite: bool,
+    dem: bool,
     cache_dir: str | None,
     no_cache: bool,
     as_json: bool,
@@ -49,14 +57,19 @@ def demo(
     estimated government seat and 钢城站, writes it as OSM XML and runs the same
     coverage as `gcgeo coverage`. Every output says "synthetic demo network — not
     real streets". The demo folder is gcgeo's own output: re-running the demo
-    replaces it; files there that a demo did not write need --overwrite.
+    replaces it; files there that a demo did not write need --overwrite. With --dem it
+    also writes gangcheng_demo_dem.tif (synthetic terrain), slopes_elderly.csv (the
+    elderly persona's coverage with slopes vs flat, per category and area) and
+    slopes_map.html/png.
     """
     from ..demo import DEMO_LABEL
     from ..demo_run import run_demo
 
     with steps(1, enabled=not as_json) as step:
         step("generating the demo network and running coverage")
-        files = run_demo(out_dir, seed, cache_argument(cache_dir, no_cache), overwrite=overwrite)
+        files = run_demo(
+            out_dir, seed, cache_argument(cache_dir, no_cache), overwrite=overwrite, dem=dem
+        )
     if as_json:
         echo_json({"label": DEMO_LABEL, "outputs": {k: str(v) for k, v in files.items()}})
         return
@@ -71,4 +84,6 @@ def demo(
         click.echo(
             f"  {r['name_zh']} {r['name_en']}: {r['share']:.1%} within {r['threshold_m']:g} m"
         )
+    if dem:
+        click.echo(f"  slopes (elderly, synthetic DEM): see {files['slopes']}")
     click.echo("Wrote " + ", ".join(str(p) for p in files.values()))

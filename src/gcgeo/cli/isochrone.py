@@ -123,7 +123,11 @@ def isochrone(
     as_json: bool,
     overwrite: bool,
 ) -> None:
-    """Walking isochrones from one point: buffered reached streets, not convex hulls."""
+    """Walking isochrones from one point: buffered reached streets, not convex hulls.
+
+    With --dem a band holds the streets whose walk *to* the point (uphill and downhill
+    timed) fits in its minutes: the point's catchment, as coverage measures walks.
+    """
     out = Path(out)
     if out.suffix.lower() not in {".geojson", ".gpkg", ".html"}:
         raise InputError(f"--out {str(out)!r} must end in .geojson, .gpkg or .html.")
@@ -148,8 +152,9 @@ def isochrone(
         nd = node_distances(net, snap, limit=max(mins) * 60 * study_args.speed)
         step("buffering reached streets")
         iso = maps.isochrone_polygons(
-            net.edges, nd.dist, minutes=mins, speed_mps=study_args.speed, buffer_m=buffer_m
-        )
+            net.edges, nd.dist, minutes=mins, speed_mps=study_args.speed, buffer_m=buffer_m,
+            costs=net.costs,
+        )  # fmt: skip
     if study.meta.get("synthetic"):
         iso = iso.assign(data_note=DEMO_LABEL)
     if out.suffix.lower() == ".geojson":

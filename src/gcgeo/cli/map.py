@@ -86,7 +86,7 @@ def map_command(
     layers_dir: str | None,
     no_areas: bool,
     out: str,
-    threshold_basis: str,
+    threshold_basis: str | None,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -96,6 +96,9 @@ def map_command(
     street basemap, with the category's facilities, the district's zones, wings and
     renewal areas (outlined and labelled; drafts dashed), a bilingual legend and a scale bar.
     """
+    from ..walker import resolve_basis
+
+    threshold_basis = resolve_basis(threshold_basis, bool(study_args.dem))
     cat = load_catalogue(study_args.catalogue_path)
     category = cat.select([category])[0]
     out = Path(out)
@@ -128,6 +131,8 @@ def map_command(
             study_args.max_distance,
             threshold_basis,
         )
+        if net.costs is not None:  # slopes: each street's steepest piece, for the map
+            edges["grade_pct"] = np.round(100 * net.costs.edge_grade(), 1)
         step("drawing the map")
         meta = {
             "id": category.id,
@@ -170,7 +175,8 @@ def map_command(
         from ..qgis_style import category_style, minutes_style
 
         label = f"{category.name_zh} {category.name_en}"
-        streets = edges[["way_id", "name", "highway", "length", "walk_min", "geometry"]]
+        keep = ["way_id", "name", "highway", "length", "walk_min"]
+        streets = edges[[*keep, *(["grade_pct"] if "grade_pct" in edges else []), "geometry"]]
         finite = np.isfinite(streets["walk_min"].to_numpy(dtype=float))
         streets = streets.assign(walk_min=streets["walk_min"].where(finite))  # NULL: unreachable
         write_gpkg(

@@ -160,6 +160,8 @@ class StudyArgs:
     no_trunk: bool = False
     facilities_lon_col: str | None = None
     facilities_lat_col: str | None = None
+    dem: tuple[str, ...] = ()
+    walk_function: str | None = None
 
     @property
     def cache(self) -> str | bool:
@@ -169,7 +171,7 @@ class StudyArgs:
     @property
     def inputs(self) -> list[str | None]:
         """Every file this study reads (an output must not be one of them)."""
-        return [self.osm_path, self.catalogue_path, self.facilities_csv]
+        return [self.osm_path, self.catalogue_path, self.facilities_csv, *self.dem]
 
 
 @dataclass(frozen=True)
@@ -336,8 +338,28 @@ def _study_settings() -> list[Any]:
             help="Search limit in m (default: twice the category's threshold, at least a "
             "15-minute walk); farther facilities count as not found.",
         ),
+        *dem_options,
         *cache_options,
     ]
+
+
+#: ``--dem FILE`` (repeatable) and ``--walk-function``: slopes (:mod:`gcgeo.terrain`).
+dem_options = [
+    click.option(
+        "--dem",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=str),
+        help="Elevation raster (GeoTIFF, SRTM or ASTER GDEM tile, any CRS); repeat for "
+        "several tiles. Walks are then timed uphill and downhill and thresholds are minutes.",
+    ),
+    click.option(
+        "--walk-function",
+        type=click.Choice(list(settings.WALK_FUNCTIONS)),
+        default=None,
+        help=f"How a grade slows walking, with --dem (default {settings.WALK_FUNCTION}; "
+        "tobler_elderly slows more on slopes; flat ignores them).",
+    ),
+]
 
 
 #: ``--population-total N``: residents spread over the grid origins (an estimate).
@@ -500,8 +522,7 @@ origin_table_options = [crs_option("--origins-crs", "--origins"), lon_col_option
 threshold_basis_option = click.option(
     "--threshold-basis",
     type=click.Choice(list(settings.THRESHOLD_BASES)),
-    default=settings.THRESHOLD_BASIS,
-    show_default=True,
+    default=None,
     help="distance: thresholds are the standard's metres at any speed; time: the tier's "
-    "minutes at the walking speed.",
+    f"minutes at the walking speed (default: {settings.THRESHOLD_BASIS}, time with --dem).",
 )

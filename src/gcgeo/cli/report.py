@@ -76,7 +76,7 @@ def report(
     offline: bool,
     tiles: str | None,
     tianditu_key: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     pdf: bool,
     docx: bool,
     as_json: bool,
@@ -97,8 +97,9 @@ def report(
     from ..report import DOCX_FILE, PDF_FILE, PRINT_FILE, build_reports, report_filenames
 
     cat = load_catalogue(study_args.catalogue_path)
-    from ..walker import walker_categories
+    from ..walker import resolve_basis, walker_categories
 
+    threshold_basis = resolve_basis(threshold_basis, bool(study_args.dem))
     categories = walker_categories(cat.select(categories), study_args.speed, threshold_basis)
     map_meta = cat.select([map_category])[0] if map_category else None
     if tiles == "tianditu" and not tianditu_key:

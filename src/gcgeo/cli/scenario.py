@@ -57,7 +57,7 @@ def scenario(
     categories: str | None,
     planned: str | None,
     areas: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     as_json: bool,
     overwrite: bool,
 ) -> None:
@@ -68,7 +68,9 @@ def scenario(
     reach) and OUT/summary.html.
     """
     from ..scenario import apply_scenario, compare, load_scenario
+    from ..walker import resolve_basis
 
+    threshold_basis = resolve_basis(threshold_basis, bool(study_args.dem))
     cat = load_catalogue(study_args.catalogue_path)
     categories = cat.select(categories)
     out_dir = Path(out_dir)

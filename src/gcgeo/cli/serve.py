@@ -53,7 +53,7 @@ def build_data(
     study_args: StudyArgs,
     origin_args: OriginArgs,
     layers_dir: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     workdir: Path,
 ) -> Any:
     """The shared data of the page: the study (the OSM file's, or the demo's), the origins
@@ -61,8 +61,10 @@ def build_data(
     from ..catalogue import load_catalogue
     from ..demo import DEMO_LABEL, write_demo_osm
     from ..serve import ServeData
+    from ..walker import resolve_basis
     from .common import make_origins, open_study_from_args, read_origin_inputs
 
+    threshold_basis = resolve_basis(threshold_basis, bool(study_args.dem))
     label = ""
     if study_args.osm_path is None:
         demo = workdir / "demo.osm"
@@ -114,7 +116,7 @@ def serve(
     study_args: StudyArgs,
     origin_args: OriginArgs,
     layers_dir: str | None,
-    threshold_basis: str,
+    threshold_basis: str | None,
     host: str,
     port: float,
     token: str | None,

@@ -52,6 +52,7 @@ from .layers import (
     isochrone_layer,
     origins_by_distance,
     start_marker,
+    streets_by_grade,
     streets_by_minutes,
 )
 from .static import PAGES, PRINT_DPI, cjk_font, static_map
@@ -86,6 +87,7 @@ __all__ = [
     "draft_note",
     "PAGES",
     "PRINT_DPI",
+    "streets_by_grade",
     "streets_by_minutes",
     "title_box",
     "to_fragment",

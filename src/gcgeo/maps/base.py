@@ -84,6 +84,18 @@ BAND_LABELS = (
 )
 BAND_COLOURS = ("#1a9850", "#91cf60", "#fdae61", "#d73027", "#8c8c8c")
 
+#: Street grade classes (steepest piece of a segment, %; ``gcgeo map --dem``).
+GRADE_EDGES_PCT = (3.0, 6.0, 10.0)
+GRADE_LABELS = ("< 3 %", "3–6 %", "6–10 %", "≥ 10 %")
+GRADE_COLOURS = ("#d9f0d3", "#fee08b", "#f46d43", "#7f0000")
+
+
+def grade_band(grade_pct: ArrayLike) -> NDArray[np.int64]:
+    """Class index of :data:`GRADE_LABELS` per street (NaN counts as level)."""
+    g = np.nan_to_num(np.abs(np.asarray(grade_pct, dtype=float)), nan=0.0)
+    return np.searchsorted(np.asarray(GRADE_EDGES_PCT), g, side="right").astype(np.int64)
+
+
 COMPLETENESS_LABELS = (
     "100 % 全部可达 all reached",
     "75–99 %",

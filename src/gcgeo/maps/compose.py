@@ -60,7 +60,7 @@ def category_map(
     """
     from .base import new_map, page_title, title_box
     from .features import areas_layer, facilities_layer
-    from .layers import basemap_streets, streets_by_minutes
+    from .layers import basemap_streets, streets_by_grade, streets_by_minutes
 
     limit = category.get("max_distance_m")
     what = (
@@ -74,6 +74,8 @@ def category_map(
         title_box(m, note)
     basemap_streets(edges, m)
     streets_by_minutes(edges, "walk_min", m, name=what)
+    if "grade_pct" in edges.columns:  # slopes (--dem): the grades, switched off at first
+        streets_by_grade(edges, "grade_pct", m)
     for layer, (title, colour) in AREA_STYLE.items():
         if areas and layer in areas:
             areas_layer(areas[layer], m, name=title, colour=colour)

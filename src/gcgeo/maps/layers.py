@@ -27,6 +27,8 @@ from .base import (
     BAND_LABELS,
     COMPLETENESS_COLOURS,
     COMPLETENESS_LABELS,
+    GRADE_COLOURS,
+    GRADE_LABELS,
     MAJOR_HIGHWAYS,
     add_osm_attribution,
     category_meta,
@@ -34,6 +36,7 @@ from .base import (
     feature_group,
     finish,
     geojson_layer,
+    grade_band,
     legend_of,
     map_for,
     minute_band,
@@ -51,6 +54,7 @@ __all__ = [
     "gaps_layer",
     "isochrone_layer",
     "origins_by_distance",
+    "streets_by_grade",
     "streets_by_minutes",
 ]
 
@@ -92,12 +96,56 @@ def streets_by_minutes(
     -------
     folium.Map
     """
-    import folium
-
     check_frame(edges, "The streets frame", [column])
     minutes = numeric_column(edges, column, "the streets frame")
+    return _classed_streets(
+        edges, minute_band(minutes), BAND_LABELS, BAND_COLOURS, m, name,
+        "街道步行时间 Street walking time", "步行 walk", simplify_m, weight, show, dashed=4,
+    )  # fmt: skip
+
+
+def streets_by_grade(
+    edges: gpd.GeoDataFrame,
+    column: str = "grade_pct",
+    m: folium.Map | None = None,
+    name: str = "街道坡度 Street grade",
+    simplify_m: float = 2.0,
+    weight: float = 3.0,
+    show: bool = False,
+) -> folium.Map:
+    """Colour streets by grade (%, the steepest piece of each segment): < 3, 3–6, 6–10 and
+    ≥ 10 % (:data:`gcgeo.maps.base.GRADE_LABELS`); off in the layer control by default.
+
+    Parameters are those of :func:`streets_by_minutes`; ``column`` holds grades in percent
+    (``gcgeo map --dem`` adds ``grade_pct``).
+    """
+    check_frame(edges, "The streets frame", [column])
+    grade = numeric_column(edges, column, "the streets frame")
+    return _classed_streets(
+        edges, grade_band(grade), GRADE_LABELS, GRADE_COLOURS, m, name,
+        "街道坡度 Street grade", "坡度 grade", simplify_m, weight, show,
+    )  # fmt: skip
+
+
+def _classed_streets(
+    edges: gpd.GeoDataFrame,
+    band: NDArray[np.int64],
+    labels: Sequence[str],
+    colours: Sequence[str],
+    m: folium.Map | None,
+    name: str,
+    legend: str,
+    alias: str,
+    simplify_m: float,
+    weight: float,
+    show: bool,
+    dashed: int | None = None,
+) -> folium.Map:
+    """Streets drawn in one colour per class ``band`` (class ``dashed`` dashed); segments of
+    the same class and OSM way merged, simplified and rounded (see streets_by_minutes)."""
+    import folium
+
     m = map_for(m, edges)
-    band = minute_band(minutes)
     way = (
         edges["way_id"].to_numpy()
         if "way_id" in edges.columns
@@ -119,25 +167,24 @@ def streets_by_minutes(
     geoms = to_map_geoms(gpd.GeoSeries(merged, crs=edges.crs), m)
     group_band = np.array([u[0] for u in uniques], dtype=np.int64)
     fg = feature_group(name, show=show)
-    for b in range(len(BAND_LABELS)):
+    for b in range(len(labels)):
         sel = np.flatnonzero(group_band == b)
         if not len(sel):
             continue
-        props = [{"name": html_text(names.iloc[i]) or "—", "band": BAND_LABELS[b]} for i in sel]
-        style = {"color": BAND_COLOURS[b], "weight": weight, "opacity": 0.9}
-        if b == 4:
+        props = [{"name": html_text(names.iloc[i]) or "—", "band": labels[b]} for i in sel]
+        style = {"color": colours[b], "weight": weight, "opacity": 0.9}
+        if b == dashed:
             style.update(dashArray="4 4", weight=max(1.0, weight - 1), opacity=0.7)
         geojson_layer(
             feature_collection(geoms[sel], props),
             style,
             tooltip=folium.GeoJsonTooltip(
-                fields=["name", "band"], aliases=["街道 street", "步行 walk"], sticky=True
+                fields=["name", "band"], aliases=["街道 street", alias], sticky=True
             ),
         ).add_to(fg)
     fg.add_to(m)
     legend_of(m).set_section(
-        "街道步行时间 Street walking time",
-        [("line", c, lab) for c, lab in zip(BAND_COLOURS, BAND_LABELS, strict=True)],
+        legend, [("line", c, lab) for c, lab in zip(colours, labels, strict=True)]
     )
     add_osm_attribution(m)
     return finish(m)

@@ -294,8 +294,21 @@ def add_links_mapped(
         ).astype(np.int64),
         start=np.concatenate([np.zeros(int(keep.sum())), np.array(piece_start), np.zeros(len(lu))]),
     )
+    costs = None
+    if net.costs is not None:  # slopes: split streets keep their profile, links are sampled
+        from ..terrain import edited_costs
+
+        costs = edited_costs(
+            net.costs, emap.parent, emap.start, edges["length"].to_numpy(float), xy,
+            edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64), net.crs,
+        )  # fmt: skip
     new = StreetNetwork(
-        nodes=nodes, edges=edges, crs=net.crs, report=report, residential=net.residential
+        nodes=nodes,
+        edges=edges,
+        crs=net.crs,
+        report=report,
+        residential=net.residential,
+        costs=costs,
     )
     return new, emap
 
