@@ -210,3 +210,43 @@ def test_link_gains_match_networkx_before_and_after(tmp_path: Path, town) -> Non
             assert got.tolist() == [want], (cat.id, int(lk.node))
             total += want
     assert total > 0  # not vacuous
+
+
+def test_incremental_equals_full_recomputation_on_slopes(tmp_path: Path) -> None:
+    """The same on a hill (a DEM written over the random town): every link is walked
+    uphill and downhill at its own cost, and the ranking still equals rebuilding the
+    network with the link and searching again."""
+    import dataclasses
+
+    pytest.importorskip("rasterio")
+    from test_terrain import write_dem
+
+    from gcgeo.terrain import apply_dem
+
+    st = open_study(_random_town(2).write(tmp_path / "hilly.osm"))
+    b = st.network.bounds
+
+    def hill(x, y):
+        return 40.0 * np.exp(-((x - b[0]) ** 2 + (y - b[1]) ** 2) / (2 * 250.0**2))
+
+    dem = write_dem(tmp_path / "hill.tif", hill, b[0] - 100, b[3] + 100,
+                    int((b[2] - b[0]) / 5) + 40, int((b[3] - b[1]) / 5) + 40, 5.0,
+                    crs=st.network.crs)  # fmt: skip
+    net, _ = apply_dem(st.network, dem, "tobler_elderly")
+    cats = st.catalogue.select(["kindergarten", "primary_school", "clinic", "bus_stop"])
+    cats = [dataclasses.replace(c, max_distance_m=0.8 * c.max_distance_m) for c in cats]
+    origins = grid_origins(net, 25, rule="street", max_snap=40)
+    base = prepare_base(net, st.facilities, cats, origins, max_snap=40)
+    links = propose_links(net, find_dead_ends(net, edge_margin=0), max_link=120)
+    assert len(links) >= 5
+    ranked = rank_links(net, base, links).sort_values("node")
+    cols = [f"gained_{c.id}" for c in cats]
+    for _, lk in links.sort_values("node").iterrows():
+        full, _ = full_link_gain(net, base, lk)
+        inc = ranked.loc[ranked["node"] == lk["node"], cols].to_numpy()[0]
+        np.testing.assert_array_equal(inc, full)
+    assert ranked[cols].to_numpy().sum() > 0
+    # slopes change the answer: the level town ranks other gains
+    level = prepare_base(st.network, st.facilities, cats, origins, max_snap=40)
+    flat_ranked = rank_links(st.network, level, links).sort_values("node")
+    assert (flat_ranked[cols].to_numpy() != ranked[cols].to_numpy()).any()

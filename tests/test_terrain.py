@@ -362,3 +362,26 @@ def test_a_scenario_link_on_slopes(tmp_path: Path) -> None:
     nd = node_distances(new, fac)
     np.testing.assert_allclose(nd.dist, ref_nodes, atol=1e-6)
     np.testing.assert_allclose(point_distances(new, nd, org, fac).distance, ref_org, atol=1e-6)
+
+
+def test_suggest_matrix_on_slopes_is_walks_from_origins(tmp_path: Path) -> None:
+    """coverage_matrix searches from the origins: on slopes, candidate j serves origin i when
+    the walk i → j (networkx, one candidate at a time) is within the threshold."""
+    from gcgeo.suggest import coverage_matrix
+
+    _flat, net = _hilly_town(2, tmp_path)
+    rng = np.random.default_rng(9)
+    b = net.bounds
+    org = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 80), rng.uniform(b[1], b[3], 80)]), 500)  # fmt: skip
+    cand = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 7), rng.uniform(b[1], b[3], 7)]), 500)  # fmt: skip
+    thr = 450.0
+    got = coverage_matrix(net, org, cand, thr).toarray()
+    want = np.zeros_like(got)
+    for j in range(len(cand)):
+        one = cand.take(np.array([j]))
+        _, d = _reference(net, one, org, np.inf)
+        want[j] = d <= thr
+    assert want.any() and (~want).any()
+    assert (got == want).all()
+    # and the walks' direction matters: the matrix of the walks from the candidates differs
+    assert (got != coverage_matrix(net.reversed, org, cand, thr).toarray()).any()

@@ -44,9 +44,11 @@ from .columns import POPULATION
 from .coverage import project_points
 from .engine import (
     NodeDistances,
+    from_point,
     node_distances,
     point_distances,
     snap_category,
+    to_point,
 )
 from .network import StreetNetwork
 from .scenario import NODE_TOLERANCE_M, add_links
@@ -130,7 +132,7 @@ def propose_links(
     # street distance dead end -> foot, bounded, in chunks of dead ends
     limit = max(detour_ratio * max_link, detour_limit)
     dnet = np.full(len(di), np.inf)
-    con = net.contraction
+    con = net.level.contraction  # the detour is geometry: metres, slopes or not
     kdead = con.knode[dead]
     if (kdead < 0).any():
         bad_node = int(dead[np.flatnonzero(kdead < 0)[0]])
@@ -343,14 +345,16 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
     eu, ev, elen = net.edge_u, net.edge_v, net.edge_length
     tsnap = Snap(te, ts, np.zeros(k))
     thr = np.array([c.max_distance_m for c in cats])
+    # the walks a -> p and p -> a over each link (on slopes, sampled as the link would be)
+    a_to_p, p_to_a = _link_walks(net, a, te, ts, ell)
     # improvement through a (A) or through p (B), per link and category; inf = none
     A = np.full((k, len(cats)), np.inf)
     B = np.full((k, len(cats)), np.inf)
     for j in range(len(cats)):
         d = base.nd[j].dist
         dp = point_distances(net, base.nd[j], tsnap, base.fsnap[j]).distance  # d0(p)
-        va = dp + ell
-        vb = d[a] + ell
+        va = dp + a_to_p
+        vb = d[a] + p_to_a
         A[:, j] = np.where((va < d[a]) & (va <= thr[j]), va, np.inf)
         B[:, j] = np.where((vb < dp) & (vb <= thr[j]), vb, np.inf)
     # origins that may gain, per category: snapped and not yet covered
@@ -359,11 +363,17 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
     for j in range(len(cats)):
         idx = np.flatnonzero(ok & ~(base.odist[j] <= thr[j]))
         e = base.osnap.edge[idx]
-        unc.append((idx, eu[e], ev[e], base.osnap.offset[idx], elen[e], base.osnap.leg[idx], e))
+        ot = base.osnap.offset[idx]
+        o_to_u, o_to_v = from_point(net, e, ot)
+        unc.append((idx, eu[e], ev[e], ot, o_to_u, o_to_v, base.osnap.leg[idx], e))
     # the target points p as virtual rows of the contracted graph (every target is on an edge)
     con = net.contraction
     nk = con.n_kept
-    starts = con.starts(te, ts, elen[te])
+    if net.costs is None:
+        starts = con.starts(te, ts, elen[te])
+    else:
+        su, sv = to_point(net, te, ts)
+        starts = con.starts(te, ts, elen[te], cost_u=su, cost_v=sv)
     aug = con.augmented(starts)
     kdead = con.knode[a]
     rows = _chunk_rows(nk + k)
@@ -378,7 +388,7 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
             for j in range(len(cats)):
                 base_j = imp[lk, j]
                 live = np.flatnonzero(np.isfinite(base_j))
-                idx, ou, ov, ot, ol, oleg, oe = unc[j]
+                idx, ou, ov, ot, o_to_u, o_to_v, oleg, oe = unc[j]
                 if not len(live) or not len(idx):
                     continue
                 d = base.nd[j].dist
@@ -386,14 +396,42 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
                 r = live[:, None]
                 du = np.minimum(d[ou][None, :], add + con.values_at(dist, r, ou[None, :], st))
                 dv = np.minimum(d[ov][None, :], add + con.values_at(dist, r, ov[None, :], st))
-                best = np.minimum(du + ot, dv + (ol - ot))
+                best = np.minimum(du + o_to_u[None, :], dv + o_to_v[None, :])
                 if through == "p":  # origins on the split segment walk straight to p
                     same = oe[None, :] == te[lk[live]][:, None]
-                    direct = np.abs(ot[None, :] - ts[lk[live]][:, None]) + add
+                    if net.costs is None:
+                        along = np.abs(ot[None, :] - ts[lk[live]][:, None])
+                    else:
+                        along = np.full(same.shape, np.inf)
+                        li, oi_ = np.nonzero(same)
+                        along[li, oi_] = net.costs.between(oe[oi_], ot[oi_], ts[lk[live]][li])
+                    direct = along + add
                     best = np.where(same, np.minimum(best, direct), best)
                 reach = (best + oleg) <= thr[j]
                 gains[lk[live], j] = reach.astype(float) @ base.weights[idx]
     return gains
+
+
+def _link_walks(
+    net: StreetNetwork, a: np.ndarray, te: np.ndarray, ts: np.ndarray, ell: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The walks ``a → p`` and ``p → a`` over straight links from nodes ``a`` to the points
+    ``ts`` along segments ``te``: their length when level; on slopes, sampled from the DEM
+    exactly as :func:`gcgeo.scenario.add_links_mapped` samples a new link."""
+    if net.costs is None:
+        return ell, ell
+    from .terrain import edge_costs, piece_samples, sample_dem
+
+    k = len(a)
+    frac = (ts / net.edge_length[te])[:, None]
+    p = net.xy[net.edge_u[te]] + (net.xy[net.edge_v[te]] - net.xy[net.edge_u[te]]) * frac
+    xy = np.vstack([net.xy[a], p])
+    u, v = np.arange(k), k + np.arange(k)
+    length = np.hypot(*(xy[u] - xy[v]).T)
+    pieces, ptr, pts = piece_samples(xy, u, v, length, net.costs.step)
+    z = sample_dem(net.costs.files, pts[:, 0], pts[:, 1], net.crs)
+    c = edge_costs(length, pieces, ptr, z, net.costs.function)
+    return c.fwd, c.bwd
 
 
 def full_link_gain(

@@ -178,6 +178,27 @@ class StreetNetwork:
         return self.walk_graph.transpose().tocsr()
 
     @cached_property
+    def level(self) -> StreetNetwork:
+        """This network as if level (itself without :attr:`costs`): street distances in
+        metres, for questions of geometry such as a dead end's detour."""
+        if self.costs is None:
+            return self
+        import dataclasses
+
+        return dataclasses.replace(self, costs=None)
+
+    @cached_property
+    def reversed(self) -> StreetNetwork:
+        """This network with every walk reversed (itself without :attr:`costs`): a search
+        from facilities on it finds the walks *from* them, i.e. from origins when origins
+        are the sources (``gcgeo suggest`` measures walks from homes to candidate sites)."""
+        if self.costs is None:
+            return self
+        import dataclasses
+
+        return dataclasses.replace(self, costs=self.costs.reversed())
+
+    @cached_property
     def contraction(self) -> Contraction:
         """The contracted search graph (:mod:`gcgeo.contract`), built once per network."""
         return contract(self.walk_graph, self.edge_u, self.edge_v, self.xy)

@@ -27,7 +27,7 @@ from ._errors import InputError
 from .catalogue import Category
 from .columns import POPULATION
 from .coverage import project_points
-from .engine import node_distances, point_distances, snap_category
+from .engine import from_point, node_distances, point_distances, snap_category, to_point
 from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
@@ -100,19 +100,28 @@ def coverage_matrix(
     ok = np.flatnonzero(origins.ok)
     if len(ok) == 0 or nc == 0:
         return sp.csr_matrix((nc, m), dtype=bool)
-    con = net.contraction
+    # the searches start at the origins: on slopes they run on the reversed network, whose
+    # walks *to* a point are this network's walks *from* it
+    wnet = net.reversed
+    con = wnet.contraction
     elen = net.edge_length
     oe, oleg = origins.edge[ok], origins.leg[ok]
     k = len(ok)
+    ot = origins.offset[ok]
     # origins as virtual rows of the contracted graph; their legs are added per chunk below
-    starts = con.starts(oe, origins.offset[ok], elen[oe])
+    if net.costs is None:
+        starts = con.starts(oe, ot, elen[oe])
+    else:
+        su, sv = to_point(wnet, oe, ot)
+        starts = con.starts(oe, ot, elen[oe], cost_u=su, cost_v=sv)
     aug = con.augmented(starts)
     nk = con.n_kept
     if not is_nodes:
         c_ok = np.flatnonzero(candidates.ok)
         ce, cf, cleg = candidates.edge[c_ok], candidates.offset[c_ok], candidates.leg[c_ok]
-        cu, cv, cl = net.edge_u[ce], net.edge_v[ce], elen[ce]
-        ot = origins.offset[ok]
+        cu, cv = net.edge_u[ce], net.edge_v[ce]
+        # the walks on from the candidate's segment ends to the candidate
+        c_from_u, c_from_v = from_point(wnet, ce, cf)
     else:
         cand_nodes = np.asarray(candidates, dtype=np.int64)
     rows_i: list[np.ndarray] = []
@@ -130,12 +139,18 @@ def coverage_matrix(
             oi, ci = np.nonzero(d <= threshold)
         else:
             d = np.minimum(
-                con.values_at(dist, r, cu[None, :], st) + cf,
-                con.values_at(dist, r, cv[None, :], st) + (cl - cf),
+                con.values_at(dist, r, cu[None, :], st) + c_from_u,
+                con.values_at(dist, r, cv[None, :], st) + c_from_v,
             )
             d = d + cleg + legs
             same = oe[sl][:, None] == ce[None, :]
-            direct = np.abs(ot[sl][:, None] - cf[None, :]) + cleg + legs
+            if net.costs is None:
+                along = np.abs(ot[sl][:, None] - cf[None, :])
+            else:  # along the shared segment, from the origin to the candidate
+                along = np.full(same.shape, np.inf)
+                oi_, ci_ = np.nonzero(same)
+                along[oi_, ci_] = net.costs.between(ce[ci_], ot[sl][oi_], cf[ci_])
+            direct = along + cleg + legs
             d = np.where(same, np.minimum(d, direct), d)
             oi, ci = np.nonzero(d <= threshold)
             ci = c_ok[ci]

@@ -240,6 +240,13 @@ class EdgeCosts:
             return 1.0
         return max(1.0, float((self.length[ok] / step[ok]).max()))
 
+    def reversed(self) -> EdgeCosts:
+        """The same streets walked the other way: every cost of ``u → v`` becomes that of
+        ``v → u`` (searches *from* origins use it; see ``StreetNetwork.reversed``)."""
+        return dataclasses.replace(
+            self, fwd=self.bwd, bwd=self.fwd, cum_f=self.cum_b, cum_b=self.cum_f, grade=-self.grade
+        )
+
     def edge_grade(self) -> np.ndarray:
         """Steepest piece of each segment, rise/run in absolute value (for maps)."""
         n = len(self.fwd)
