@@ -265,3 +265,46 @@ def test_run_demo_hooks_and_cache(tmp_path: Path) -> None:
     files2 = run_demo(tmp_path / "d2", cache=cache, hooks=[map_hook])
     assert seen[1].study.meta["cache"]["hit"] is True
     assert files2["coverage"].read_bytes() == files["coverage"].read_bytes()
+
+
+def test_demo_dem_is_synthetic_and_the_elderly_compare(tmp_path: Path) -> None:
+    """run_demo(dem=True): the DEM holds demo_elevation at its pixel centres and says it is
+    synthetic; slopes_elderly.csv has the district, every zone and renewal area per
+    category, labelled; a slope only ever slows a climb, so on the old town's ridge the
+    elderly reach fewer bus stops with slopes than on the flat."""
+    rasterio = pytest.importorskip("rasterio")
+    import numpy as np
+    import pandas as pd
+    import pyproj
+
+    from gcgeo import settings
+    from gcgeo.demo import DEMO_LABEL
+    from gcgeo.demo_dem import demo_elevation
+    from gcgeo.demo_run import run_demo
+    from gcgeo.demo_town import GOV_SEAT
+
+    files = run_demo(tmp_path / "d", cache=False, hooks=[], dem=True)
+    with rasterio.open(files["dem"]) as src:
+        assert src.tags()["synthetic"] == "yes" and src.tags()["note"] == DEMO_LABEL
+        z = src.read(1)
+        rows, cols = np.array([3, 100, 250]), np.array([7, 200, 390])
+        xs, ys = rasterio.transform.xy(src.transform, rows, cols, offset="center")
+    sx, sy = pyproj.Transformer.from_crs(settings.WGS84, settings.DEFAULT_CRS,
+                                         always_xy=True).transform(*GOV_SEAT)  # fmt: skip
+    want = demo_elevation(np.asarray(xs) - sx, np.asarray(ys) - sy)
+    np.testing.assert_allclose(z[rows, cols], want, atol=1e-3)  # float32 storage
+    t = pd.read_csv(files["slopes"])
+    assert set(t["data_note"]) == {DEMO_LABEL}
+    assert set(t["persona"]) == {"elderly"} and set(t["walk_function"]) == {"tobler_elderly"}
+    codes = set(t.loc[t["area_layer"] == "renewal_areas", "code"])
+    assert codes == {"nanchengzipo", "beichengzipo", "songjiazhuang"}
+    assert set(t.loc[t["area_layer"] == "zones", "code"]) >= {"center", "east", "north", "south"}
+    assert len(t[t["area_layer"] == "district"]) == t["category"].nunique()
+    row = t[(t["code"] == "beichengzipo") & (t["category"] == "bus_stop")].iloc[0]
+    assert row["share_slopes"] < row["share_flat"]
+    assert row["change_pp"] == pytest.approx(
+        (row["share_slopes"] - row["share_flat"]) * 100, abs=0.06
+    )
+    run = json.loads(files["run"].read_text(encoding="utf-8"))
+    assert run["dem"]["synthetic"] is True and run["dem"]["files"] == ["gangcheng_demo_dem.tif"]
+    assert files["slopes_map"].read_text(encoding="utf-8").count(DEMO_LABEL) >= 1

@@ -9,7 +9,7 @@ Made-up terrain, shaped after what the district's names and plan say, not measur
 * the valley falls gently (0.4 %) east towards the 高铁新区.
 
 The raster is in the demo's metric CRS (:data:`gcgeo.settings.DEFAULT_CRS`), 20 m pixels,
-tagged ``gcgeo:synthetic=yes`` with the demo label. Needs rasterio (the ``checkup`` extra).
+tagged ``synthetic=yes`` with the demo label. Needs rasterio (the ``checkup`` extra).
 """
 
 from __future__ import annotations
@@ -75,5 +75,5 @@ def write_demo_dem(
         compress="deflate",
     ) as dst:  # fmt: skip
         dst.write(z, 1)
-        dst.update_tags(**{"gcgeo:synthetic": "yes", "note": DEMO_LABEL, "source": __name__})
+        dst.update_tags(synthetic="yes", note=DEMO_LABEL, source=__name__)
     return os.fspath(path)

@@ -55,12 +55,17 @@ def reach(
 
     One output row per input point: id, category, distance_m (access leg +
     street + access leg), walk_min, facility_id, facility_name,
-    snap_origin_m, snap_facility_m, reachable.
+    snap_origin_m, snap_facility_m, reachable. With --dem, walk_min is the walk from the
+    point uphill and downhill as timed, distance_m its flat-equivalent metres (walk_min ×
+    --speed × 60) and the threshold the category tier's minutes.
     """
     from ..reach import reach_points
+    from ..walker import resolve_basis, walker_categories
 
     cat = load_catalogue(study_args.catalogue_path)
-    chosen = cat.select([category])[0]
+    # with --dem the threshold is the tier's minutes at --speed (as in gcgeo coverage)
+    basis = resolve_basis(None, bool(study_args.dem))
+    chosen = walker_categories(cat.select([category]), study_args.speed, basis)[0]
     if out:
         check_outputs([Path(out)], overwrite, [*study_args.inputs, points_csv])
     points = read_points_csv(points_csv, points_crs, lon_col=lon_col, lat_col=lat_col)
