@@ -7,7 +7,9 @@
 2. headless-Chromium screenshots of the demo map, one report page and the scenario summary
    (``demo_map.png``, ``demo_report.png``, ``demo_scenario.png``);
 3. the print map (A4 landscape, 100 dpi here to keep the repository small; the commands
-   write 300 dpi) of every category of the shipped catalogue: ``categories/<id>.png``.
+   write 300 dpi) of every category of the shipped catalogue: ``categories/<id>.png``;
+4. ``gcgeo demo --dem``'s print map of the elderly's walk to the 幸福食堂 with slopes,
+   scaled to 1400 px: ``demo_slopes.png``.
 
 Everything is drawn offline from the synthetic demo network, so every picture carries the
 "synthetic demo network — not real streets" label.
@@ -84,7 +86,15 @@ def main() -> None:
                    (1200, 2400))  # fmt: skip
         screenshot(t / "scenario" / "summary.html", HERE / "demo_scenario.png", (1200, 1800))
         category_maps(t / "demo", HERE / "categories")
-    print(f"wrote {HERE}/demo_map.png, demo_report.png, demo_scenario.png, categories/*.png")
+        gcgeo("demo", "--dem", "--out", str(t / "demo_dem"))
+        from PIL import Image
+
+        im = Image.open(t / "demo_dem" / "slopes_map.png")
+        im.resize((1400, round(im.height * 1400 / im.width)), Image.LANCZOS).save(
+            HERE / "demo_slopes.png", optimize=True
+        )
+    print(f"wrote {HERE}/demo_map.png, demo_report.png, demo_scenario.png, categories/*.png, "
+          "demo_slopes.png")  # fmt: skip
 
 
 if __name__ == "__main__":

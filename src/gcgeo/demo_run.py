@@ -197,17 +197,16 @@ def _demo_slopes(ctx: DemoContext) -> dict[str, Path]:
     for name, res in runs.items():
         located = res.origins.join(assign_areas(res.origins))
         tables[name] = coverage_by_area(located, cats)
+        n = len(res.origins)
         for r in res.summary.itertuples():
-            rows.append(("district", "370117", "钢城区", "Gangcheng", r.category, name, r.share))
+            rows.append(("district", "370117", "钢城区", "Gangcheng", n, r.category, name, r.share))
         t = tables[name]
         for c in cats:
             for r in t.itertuples():
-                rows.append((r.area_layer, r.code, r.name_zh, r.name_en, c.id, name,
+                rows.append((r.area_layer, r.code, r.name_zh, r.name_en, r.origins, c.id, name,
                              getattr(r, f"share_{c.id}")))  # fmt: skip
-    long = pd.DataFrame(
-        rows, columns=["area_layer", "code", "name_zh", "name_en", "category", "run", "share"]
-    )
-    keys = ["area_layer", "code", "name_zh", "name_en", "category"]
+    keys = ["area_layer", "code", "name_zh", "name_en", "origins", "category"]
+    long = pd.DataFrame(rows, columns=[*keys, "run", "share"])
     wide = (
         long[long["run"] == "flat"]
         .drop(columns="run")

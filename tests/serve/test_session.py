@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from gcgeo.catalogue import load_catalogue
 from gcgeo.columns import reached_col
 from gcgeo.coverage import compute_coverage
 from gcgeo.scenario import apply_scenario, parse_scenario
-from gcgeo.serve import Session
+from gcgeo.serve import ServeData, Session
 
 
 def _street_points(net, rng: np.random.Generator, k: int) -> np.ndarray:
@@ -155,3 +157,41 @@ def test_bad_edits_are_one_sentence(demo: dict) -> None:
     with pytest.raises(InputError, match="threshold"):
         s.shares("clinic", threshold_m=-5)
     assert s.edits == []
+
+
+def test_on_slopes_edits_and_links_equal_gcgeo_scenario(demo: dict, tmp_path: Path) -> None:
+    """The page on the demo's synthetic DEM (``gcgeo serve --dem``): thresholds are the
+    tiers' minutes, facilities and links are edited, and the exported scenario run through
+    apply_scenario + compute_coverage on the same DEM gives the page's shares."""
+    pytest.importorskip("rasterio")
+    from gcgeo.demo import write_demo_osm
+    from gcgeo.demo_dem import write_demo_dem
+    from gcgeo.terrain import apply_dem
+
+    info = write_demo_osm(tmp_path / "again.osm")
+    dem = write_demo_dem(tmp_path / "dem.tif", info.bounds)
+    net, _ = apply_dem(demo["study"].network, dem, "tobler_elderly")
+    origins, base = demo["origins"], demo["study"].facilities
+    data = ServeData.prepare(net, base, demo["cats"], origins, label="demo", threshold_basis="time")
+    s = Session(data)
+    rng = np.random.default_rng(12)
+    links = 0
+    for i in range(10):
+        if i % 3 == 2:
+            a = _street_points(net, rng, 1)[0]
+            b = a + rng.normal(0, 1.2e-3, 2)
+            try:
+                s.add_link((float(a[0]), float(a[1])), (float(b[0]), float(b[1])))
+                links += 1
+            except InputError:
+                pass
+        else:
+            lon, lat = _street_points(net, rng, 1)[0]
+            s.add_facility(str(rng.choice(["bus_stop", "elderly_canteen"])), float(lon), float(lat))
+    assert links >= 2
+    assert s.net.costs is not None
+    sc = parse_scenario(s.scenario_toml(name="坡地方案"), catalogue=load_catalogue())
+    new_net, new_fac = apply_scenario(net, base, sc)
+    assert new_net.costs is not None
+    for cat in ("bus_stop", "elderly_canteen", "park"):
+        _check(s, cat, new_net, new_fac, origins)
