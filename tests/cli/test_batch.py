@@ -201,3 +201,35 @@ def test_killing_a_worker_mid_district_gives_the_same_results(extract: dict, tmp
             assert (tmp_path / "dask" / code / f).read_bytes() == (
                 tmp_path / "serial" / code / f
             ).read_bytes()
+
+
+def test_manifest_reads_back_equal_and_names_the_dem(tmp_path: Path) -> None:
+    """A task's manifest equals itself read back from manifest.json (so a rerun skips), and
+    with --dem it records the DEM's SHA-256: a changed DEM at the same path reruns."""
+    import hashlib
+    import json
+
+    import shapely
+
+    from gcgeo import settings
+    from gcgeo.cli.batch import district_tasks
+    from gcgeo.cli.options import StudyArgs
+
+    osm, dem = tmp_path / "x.osm", tmp_path / "dem.tif"
+    osm.write_text("<osm/>", "utf-8")
+    dem.write_bytes(b"first")
+    d = gpd.GeoDataFrame({"code": ["D01"], "name": ["一区"]},
+                         geometry=[shapely.box(117.8, 36.0, 117.9, 36.1)], crs=settings.WGS84)  # fmt: skip
+
+    def manifest() -> dict:
+        study = StudyArgs(str(osm), None, None, "wgs84", False, False, None, settings.MAX_SNAP_M,
+                          settings.WALK_SPEED_MPS, None, None, True, dem=(str(dem),))  # fmt: skip
+        return district_tasks(d, tmp_path / "o", study, None, settings.CELL_M, "auto", None,
+                              None)[0]["manifest"]  # fmt: skip
+
+    first = manifest()
+    assert json.loads(json.dumps(first, ensure_ascii=False)) == first
+    assert first["dem_sha256"] == [hashlib.sha256(b"first").hexdigest()]
+    assert first["settings"]["dem"] == [str(dem)]
+    dem.write_bytes(b"second")
+    assert manifest() != first

@@ -189,6 +189,7 @@ def district_tasks(
     from ..cache import file_sha256
 
     osm_sha = file_sha256(study_args.osm_path)
+    dem_sha = [file_sha256(p) for p in study_args.dem]
     study_doc = dataclasses.asdict(study_args)
     settings_doc = {k: v for k, v in study_doc.items() if k not in ("cache_dir", "no_cache")}
     wgs = gdf.to_crs(settings.WGS84)
@@ -213,6 +214,10 @@ def district_tasks(
             },  # fmt: skip
             "outputs": list(_OUTPUTS),
         }
+        if dem_sha:  # the DEM's content, not only its path, decides a rerun
+            manifest["dem_sha256"] = dem_sha
+        # as it reads back from manifest.json (tuples become lists), so the two compare equal
+        manifest = json.loads(json.dumps(manifest, ensure_ascii=False))
         tasks.append(
             {
                 "code": code, "name": name, "out": str(out), "boundary_geojson": text,
