@@ -12,6 +12,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from gcgeo._errors import InputError
+
 from .cliutil import run
 
 
@@ -131,3 +135,30 @@ def test_the_exported_session_runs_through_gcgeo_scenario(tmp_path: Path) -> Non
         checked += 1
     assert checked >= 4
     assert shares["district"]["share_after"] > shares["district"]["share_before"]
+
+
+def test_serve_with_a_dem_times_walks_and_says_so(tmp_path: Path) -> None:
+    """build_data with --dem: the network carries the slopes, thresholds are the tiers'
+    minutes at the walker's speed (bus stop: 10 min at 1.1 m/s = 660 m flat-equivalent) and
+    the page's banner says slopes are counted."""
+    pytest.importorskip("rasterio")
+    from gcgeo import settings
+    from gcgeo.cli.options import OriginArgs, StudyArgs
+    from gcgeo.cli.serve import build_data
+    from gcgeo.demo import DEMO_LABEL, write_demo_osm
+    from gcgeo.demo_dem import write_demo_dem
+
+    osm = tmp_path / "demo.osm"
+    info = write_demo_osm(osm)
+    dem = write_demo_dem(tmp_path / "dem.tif", info.bounds)
+    study = StudyArgs(str(osm), None, None, "wgs84", False, False, None, settings.MAX_SNAP_M,
+                      settings.WALK_SPEED_MPS, None, None, True, dem=(dem,),
+                      walk_function="tobler_elderly")  # fmt: skip
+    data = build_data(study, OriginArgs(None, settings.CELL_M, "auto", None, None), None,
+                      None, tmp_path)  # fmt: skip
+    assert data.net.costs is not None and data.net.costs.function == "tobler_elderly"
+    assert data.category("bus_stop", "adult", None).max_distance_m == pytest.approx(660.0)
+    assert "坡度计入" in data.label and DEMO_LABEL not in data.label
+    with pytest.raises(InputError, match="cannot be used with --dem"):
+        build_data(study, OriginArgs(None, settings.CELL_M, "auto", None, None), None,
+                   "distance", tmp_path)  # fmt: skip

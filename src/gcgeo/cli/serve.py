@@ -76,6 +76,10 @@ def build_data(
     boundary, layer = read_origin_inputs(origin_args)
     study = open_study_from_args(study_args, cat, boundary, cats)
     origins = make_origins(origin_args, study.network, boundary, layer, study_args.max_snap)
+    if "dem" in study.meta:  # say on the page that walks are timed up and down hill
+        dem = study.meta["dem"]
+        note = f"坡度计入 slopes from the DEM ({dem['function']}; thresholds are minutes)"
+        label = f"{label} · {note}" if label else note
     personas = dict(settings.PERSONA_SPEEDS_MPS)
     personas["adult"] = float(study_args.speed)  # --speed is the default walker's pace
     return ServeData.prepare(
