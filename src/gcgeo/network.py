@@ -246,13 +246,7 @@ def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
     b = np.maximum(u, v)
     keep = a != b
     a, b, w = a[keep], b[keep], w[keep]
-    # minimum weight per (a, b): sort by key then weight, take first of each key
-    key = a * np.int64(n) + b
-    order = np.lexsort((w, key))
-    key_s = key[order]
-    first = np.ones(len(key_s), dtype=bool)
-    first[1:] = key_s[1:] != key_s[:-1]
-    sel = order[first]
+    sel = _min_per_pair(a, b, w, n)
     a, b, w = a[sel], b[sel], w[sel]
     rows = np.concatenate([a, b])
     cols = np.concatenate([b, a])
@@ -268,13 +262,18 @@ def _directed_csr(
     rows = np.concatenate([u[keep], v[keep]])
     cols = np.concatenate([v[keep], u[keep]])
     w = np.concatenate([fwd[keep], bwd[keep]])
-    key = rows * np.int64(n) + cols
+    sel = _min_per_pair(rows, cols, w, n)
+    return sp.csr_matrix((w[sel], (rows[sel], cols[sel])), shape=(n, n))
+
+
+def _min_per_pair(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the lightest entry of each (a, b) pair (sorted by pair, then weight)."""
+    key = a * np.int64(n) + b
     order = np.lexsort((w, key))
     key_s = key[order]
     first = np.ones(len(key_s), dtype=bool)
     first[1:] = key_s[1:] != key_s[:-1]
-    sel = order[first]
-    return sp.csr_matrix((w[sel], (rows[sel], cols[sel])), shape=(n, n))
+    return order[first]
 
 
 def build_network(
