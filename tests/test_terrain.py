@@ -385,3 +385,31 @@ def test_suggest_matrix_on_slopes_is_walks_from_origins(tmp_path: Path) -> None:
     assert (got == want).all()
     # and the walks' direction matters: the matrix of the walks from the candidates differs
     assert (got != coverage_matrix(net.reversed, org, cand, thr).toarray()).any()
+
+
+def test_access_cost_table_on_slopes_is_walks_to_facilities(tmp_path: Path) -> None:
+    """gcgeo.fca.od_pairs on a hilly town: every (origin, facility) pair within the catchment
+    and its walk from the origin to the facility, as networkx finds it one facility at a time."""
+    from gcgeo.fca import od_pairs
+
+    _flat, net = _hilly_town(3, tmp_path)
+    rng = np.random.default_rng(4)
+    b = net.bounds
+    org = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 70), rng.uniform(b[1], b[3], 70)]), 500)  # fmt: skip
+    fac = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 6), rng.uniform(b[1], b[3], 6)]), 500)  # fmt: skip
+    catchment = 500.0
+    got = od_pairs(net, org, fac, catchment)
+    want = {}
+    for j in range(len(fac)):
+        _, d = _reference(net, fac.take(np.array([j])), org, np.inf)
+        for i in np.flatnonzero(d <= catchment):
+            want[(int(i), j)] = d[i]
+    pairs = dict(
+        zip(
+            zip(got.origin.tolist(), got.facility.tolist(), strict=True),
+            got.distance.tolist(),
+            strict=True,
+        )
+    )
+    assert len(want) > 10 and set(pairs) == set(want)
+    np.testing.assert_allclose([pairs[k] for k in want], list(want.values()), atol=1e-6)
