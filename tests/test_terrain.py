@@ -413,3 +413,28 @@ def test_access_cost_table_on_slopes_is_walks_to_facilities(tmp_path: Path) -> N
     )
     assert len(want) > 10 and set(pairs) == set(want)
     np.testing.assert_allclose([pairs[k] for k in want], list(want.values()), atol=1e-6)
+
+
+def test_undeclared_no_data_counts_as_missing(tmp_path: Path) -> None:
+    """SRTM voids written as -32768 without a declared no-data value: a DEM made only of them
+    is refused; a void over one street piece counts it as level and is reported."""
+    void = write_dem(
+        tmp_path / "void.tif", lambda x, y: 0 * x - 32768.0, X0 - 100, Y0 + 100, 80, 20, 10.0
+    )
+    with rasterio.open(void, "r+") as dst:
+        dst.nodata = None
+    with pytest.raises(InputError, match="no elevation for"):
+        apply_dem(_street(), void)
+
+    def ramp_with_hole(x, y):
+        z = 0.1 * (x - X0)
+        return np.where((x > X0 + 1990) & (x < X0 + 2000), -32768.0, z)
+
+    street = _street(length=2000.0)
+    dem = write_dem(tmp_path / "hole.tif", ramp_with_hole, X0 - 100, Y0 + 100, 230, 20, 10.0)
+    with rasterio.open(dem, "r+") as dst:
+        dst.nodata = None
+    net, meta = apply_dem(street, dem)
+    assert 0 < meta["missing_samples"] <= 0.05 * meta["samples"]
+    assert np.isfinite(net.costs.fwd).all() and (net.costs.fwd >= 100.0).all()
+    assert np.nanmax(net.costs.elevation) < 300  # no -32768 or 3.4e38 left

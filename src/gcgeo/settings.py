@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_CRS",
     "DEMO_DIR",
     "DEM_MAX_MISSING",
+    "DEM_RANGE_M",
     "DEM_STEP_M",
     "ELDERLY_SLOPE_SENSITIVITY",
     "ELDERLY_SPEED_MPS",
@@ -89,6 +90,9 @@ ELDERLY_SLOPE_SENSITIVITY = 1.5
 STEPS_SPEED_SHARE = {"tobler": 0.5, "tobler_elderly": 0.35, "flat": 1.0}
 #: Longest street piece given one grade: segments are sampled about this often, metres.
 DEM_STEP_M = 20.0
+#: Plausible elevations (m); values outside it (such as -32768 or 3.4e38, no-data values a
+#: file does not declare) count as missing.
+DEM_RANGE_M = (-500.0, 9000.0)
 #: Largest share of street samples a DEM may leave without elevation (voids, edges);
 #: more and the DEM does not cover the network.
 DEM_MAX_MISSING = 0.05

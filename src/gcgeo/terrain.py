@@ -443,7 +443,8 @@ def sample_dem(
     """Elevation (m) at points ``x, y`` (in ``crs``), bilinear between pixel centres.
 
     Each tile is read only over the window its points need. A point outside every tile,
-    or next to a no-data pixel, gets ``nan``. Needs rasterio (the ``checkup`` extra).
+    or next to a no-data pixel, gets ``nan``; so does a value outside
+    :data:`gcgeo.settings.DEM_RANGE_M` (an undeclared no-data value). Needs rasterio (the ``checkup`` extra).
     """
     try:
         import rasterio
@@ -497,6 +498,9 @@ def sample_dem(
         top = values[j0, i0] * (1 - fx) + values[j0, i1] * fx
         bottom = values[j1, i0] * (1 - fx) + values[j1, i1] * fx
         z[todo] = top * (1 - fy) + bottom * fy
+    # an undeclared no-data value (-32768, 3.4e38) or a broken file is no elevation
+    lo, hi = settings.DEM_RANGE_M
+    z[~((z >= lo) & (z <= hi))] = np.nan
     return z
 
 
