@@ -438,3 +438,24 @@ def test_undeclared_no_data_counts_as_missing(tmp_path: Path) -> None:
     assert 0 < meta["missing_samples"] <= 0.05 * meta["samples"]
     assert np.isfinite(net.costs.fwd).all() and (net.costs.fwd >= 100.0).all()
     assert np.nanmax(net.costs.elevation) < 300  # no -32768 or 3.4e38 left
+
+
+def test_a_window_beyond_the_pixel_cap_is_averaged_and_still_exact_on_a_plane(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the cap at 200 pixels the ~52 × 16 window the street needs is read averaged over
+    3 × 3 blocks; the average of a plane is the plane at the block's centre, so the grades
+    stay exact."""
+    from gcgeo import settings
+
+    dem = write_dem(tmp_path / "plane.tif", lambda x, y: 30 + 0.04 * (x - X0) - 0.02 * (y - Y0),
+                    X0 - 100, Y0 + 200, 80, 40, 10.0)  # fmt: skip
+    x = X0 + np.array([0.0, 300.0, 500.0])
+    y = Y0 + np.array([0.0, 90.0, -60.0])
+    net = from_arrays(x, y, np.array([0, 1]), np.array([1, 2]), crs=CRS)
+    exact, _ = apply_dem(net, dem)
+    monkeypatch.setattr(settings, "DEM_MAX_PIXELS", 200)
+    coarse, _ = apply_dem(net, dem)
+    np.testing.assert_allclose(coarse.costs.grade, exact.costs.grade, atol=1e-6)
+    z = sample_dem(dem, x, y, CRS)
+    np.testing.assert_allclose(z, 30 + 0.04 * (x - X0) - 0.02 * (y - Y0), atol=1e-3)

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_CRS",
     "DEMO_DIR",
     "DEM_MAX_MISSING",
+    "DEM_MAX_PIXELS",
     "DEM_RANGE_M",
     "DEM_STEP_M",
     "ELDERLY_SLOPE_SENSITIVITY",
@@ -93,6 +94,8 @@ DEM_STEP_M = 20.0
 #: Plausible elevations (m); values outside it (such as -32768 or 3.4e38, no-data values a
 #: file does not declare) count as missing.
 DEM_RANGE_M = (-500.0, 9000.0)
+#: Most DEM pixels read at once (float64: 320 MB); a larger window is averaged down to this.
+DEM_MAX_PIXELS = 40_000_000
 #: Largest share of street samples a DEM may leave without elevation (voids, edges);
 #: more and the DEM does not cover the network.
 DEM_MAX_MISSING = 0.05

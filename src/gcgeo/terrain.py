@@ -442,12 +442,14 @@ def sample_dem(
 ) -> np.ndarray:
     """Elevation (m) at points ``x, y`` (in ``crs``), bilinear between pixel centres.
 
-    Each tile is read only over the window its points need. A point outside every tile,
+    Each tile is read only over the window its points need, averaged down when that window
+    exceeds :data:`gcgeo.settings.DEM_MAX_PIXELS`. A point outside every tile,
     or next to a no-data pixel, gets ``nan``; so does a value outside
     :data:`gcgeo.settings.DEM_RANGE_M` (an undeclared no-data value). Needs rasterio (the ``checkup`` extra).
     """
     try:
         import rasterio
+        from rasterio.enums import Resampling
         from rasterio.windows import Window
     except ImportError as exc:
         raise DependencyError(
@@ -482,13 +484,25 @@ def sample_dem(
                 r0 = max(int(np.floor(row.min())), 0)
                 c1 = min(int(np.floor(col.max())) + 2, src.width)
                 r1 = min(int(np.floor(row.max())) + 2, src.height)
-                band = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True)
+                ww, wh = c1 - c0, r1 - r0
+                # a window too large for memory is read averaged over f × f blocks (a whole
+                # number, the window grown to whole blocks where the raster allows)
+                f = int(np.ceil(np.sqrt(ww * wh / settings.DEM_MAX_PIXELS)))
+                if f > 1:  # one block of margin, so no point is nearer the edge than a centre
+                    c0, r0 = max(0, c0 - f), max(0, r0 - f)
+                    ww, wh = -(-(ww + 2 * f) // f) * f, -(-(wh + 2 * f) // f) * f
+                    c0, r0 = max(0, min(c0, src.width - ww)), max(0, min(r0, src.height - wh))
+                    ww, wh = min(ww, src.width - c0), min(wh, src.height - r0)
+                shape = (max(1, -(-wh // max(f, 1))), max(1, -(-ww // max(f, 1))))
+                band = src.read(1, window=Window(c0, r0, ww, wh), masked=True,
+                                out_shape=shape, resampling=Resampling.average)  # fmt: skip
         except (OSError, rasterio.errors.RasterioError) as exc:
             raise InputError(f"Cannot read the DEM {path!r} ({exc}).") from exc
         values = np.ma.filled(band.astype(float), np.nan)
         h, w = values.shape
-        cc = np.clip(col - c0, 0.0, w - 1.0)
-        rr = np.clip(row - r0, 0.0, h - 1.0)
+        # pixel-centre coordinates in the (possibly averaged) window
+        cc = np.clip((col + 0.5 - c0) * (w / ww) - 0.5, 0.0, w - 1.0)
+        rr = np.clip((row + 0.5 - r0) * (h / wh) - 0.5, 0.0, h - 1.0)
         i0 = np.minimum(np.floor(cc).astype(np.int64), max(w - 2, 0))
         j0 = np.minimum(np.floor(rr).astype(np.int64), max(h - 2, 0))
         i1 = np.minimum(i0 + 1, w - 1)
