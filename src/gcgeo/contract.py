@@ -111,9 +111,9 @@ class Contraction:
     chain_ptr, chain_nodes : ndarray of int
         Inner nodes of chain ``c`` are ``chain_nodes[chain_ptr[c]:chain_ptr[c + 1]]``;
         chains are numbered in the order of their ``a`` ends.
-    inner_a, inner_b, inner_off, inner_back, inner_to_a, inner_rest : ndarray
+    inner_a, inner_b, inner_off, inner_back, inner_rest : ndarray
         Per inner node in ``chain_nodes`` order: its chain's two ends, its ``P`` and
-        ``Q`` offsets, and its walk along the chain to each end (kept beside
+        ``Q`` offsets (``Q`` is also its walk to ``a``), and its walk to ``b`` (kept beside
         ``chain_nodes`` for a sequential expansion).
     """
 
@@ -138,7 +138,6 @@ class Contraction:
     inner_b: np.ndarray
     inner_off: np.ndarray
     inner_back: np.ndarray
-    inner_to_a: np.ndarray
     inner_rest: np.ndarray
 
     @property
@@ -295,7 +294,7 @@ class Contraction:
         inner = self.chain_nodes
         o = self.inner_off
         a, b = self.inner_a, self.inner_b
-        via_a = dist_k[a] + self.inner_to_a
+        via_a = dist_k[a] + self.inner_back
         via_b = dist_k[b] + self.inner_rest
         use_a = via_a <= via_b
         best = np.where(use_a, via_a, via_b)
@@ -505,7 +504,6 @@ def contract(
         inner_b=chain_b[ic],
         inner_off=node_off[chain_nodes],
         inner_back=node_back[chain_nodes],
-        inner_to_a=node_back[chain_nodes],
         inner_rest=chain_len[ic] - node_off[chain_nodes],
     )
 
