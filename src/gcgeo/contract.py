@@ -53,8 +53,8 @@ class Starts:
     cost_u, cost_v : ndarray of float
         Walking cost between the point and those two ends along its own segment (from
         the end to the point when walks are directed).
-    back_u, back_v : ndarray of float, optional
-        The ends' ``Q`` offsets (walk back to ``a``); ``None``: equal to ``off_u, off_v``.
+    back_u, back_v : ndarray of float
+        The ends' ``Q`` offsets (walk back to ``a``; equal to ``off_u, off_v`` without slopes).
     """
 
     chain: np.ndarray
@@ -64,8 +64,8 @@ class Starts:
     off_v: np.ndarray
     cost_u: np.ndarray
     cost_v: np.ndarray
-    back_u: np.ndarray | None = None
-    back_v: np.ndarray | None = None
+    back_u: np.ndarray
+    back_v: np.ndarray
 
     def take(self, idx: np.ndarray) -> Starts:
         """The starts of a subset of points."""
@@ -77,8 +77,8 @@ class Starts:
             self.off_v[idx],
             self.cost_u[idx],
             self.cost_v[idx],
-            None if self.back_u is None else self.back_u[idx],
-            None if self.back_v is None else self.back_v[idx],
+            self.back_u[idx],
+            self.back_v[idx],
         )
 
 
@@ -169,19 +169,9 @@ class Contraction:
         c = self.edge_chain[edge]
         ou = self.edge_off_u[edge]
         ov = self.edge_off_v[edge]
-        length = self.chain_len[c]
         if cost_u is None or cost_v is None:
-            cu = np.clip(np.asarray(offset, dtype=float), 0.0, edge_length)
-            cv = edge_length - cu
-            return Starts(
-                chain=c,
-                to_a=np.minimum(cu + ou, cv + ov),
-                to_b=np.minimum(cu + (length - ou), cv + (length - ov)),
-                off_u=ou,
-                off_v=ov,
-                cost_u=cu,
-                cost_v=cv,
-            )
+            cost_u = np.clip(np.asarray(offset, dtype=float), 0.0, edge_length)
+            cost_v = edge_length - cost_u
         bu = self.edge_back_u[edge]
         bv = self.edge_back_v[edge]
         back = self.chain_back[c]
@@ -256,8 +246,7 @@ class Contraction:
         if start is not None:
             same = (c >= 0) & (c == start.chain[row])
             ou, ov = start.off_u[row], start.off_v[row]
-            bu = ou if start.back_u is None else start.back_u[row]
-            bv = ov if start.back_v is None else start.back_v[row]
+            bu, bv = start.back_u[row], start.back_v[row]
             direct = np.minimum(
                 start.cost_u[row] + np.where(ou >= o, ou - o, q - bu),
                 start.cost_v[row] + np.where(ov >= o, ov - o, q - bv),
@@ -570,12 +559,10 @@ def search(
     dist_k = dist_k[:k]
     src_k = np.where(src_k[:k] >= k, src_k[:k] - k, -1).astype(np.int64)
     ids = np.arange(m, dtype=np.int64)
-    back_u = st.off_u if st.back_u is None else st.back_u
-    back_v = st.off_v if st.back_v is None else st.back_v
     emitters = (
         np.concatenate([st.chain, st.chain]),
         np.concatenate([st.off_u, st.off_v]),
-        np.concatenate([back_u, back_v]),
+        np.concatenate([st.back_u, st.back_v]),
         np.concatenate([cost + st.cost_u, cost + st.cost_v]),
         np.concatenate([ids, ids]),
     )
