@@ -26,7 +26,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from . import settings
-from .contract import search
+from .contract import Starts, search
 from .network import StreetNetwork
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
@@ -38,8 +38,10 @@ __all__ = [
     "from_point",
     "node_distances",
     "point_distances",
+    "point_starts",
     "snap_category",
     "to_point",
+    "walk_along",
 ]
 
 #: Default walking speed (m/s); Chinese studies use 1.0–1.2, the elderly 0.8.
@@ -157,6 +159,31 @@ def from_point(
         return offset, length - offset
     from_u, back_u = net.costs.along(edge, offset)
     return back_u, net.costs.fwd[edge] - from_u
+
+
+def point_starts(net: StreetNetwork, edge: np.ndarray, offset: np.ndarray) -> Starts:
+    """Points on segments as start rows of ``net.contraction`` (with slopes, reached by
+    the walks from their segment's ends, :func:`to_point`)."""
+    length = net.edge_length[edge]
+    if net.costs is None:
+        return net.contraction.starts(edge, offset, length)
+    cu, cv = to_point(net, edge, offset)
+    return net.contraction.starts(edge, offset, length, cost_u=cu, cost_v=cv)
+
+
+def walk_along(
+    net: StreetNetwork, same: np.ndarray, edge: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """The walk along a shared segment from offset ``start`` to ``end``, for the pairs where
+    ``same`` is true (``edge``, ``start``, ``end`` broadcast to ``same.shape``; other
+    entries are not meaningful)."""
+    if net.costs is None:
+        return np.abs(end - start)
+    out = np.full(same.shape, np.inf)
+    i, j = np.nonzero(same)
+    pick = [np.broadcast_to(a, same.shape)[i, j] for a in (edge, start, end)]
+    out[i, j] = net.costs.between(*pick)
+    return out
 
 
 def snap_category(

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from ._errors import InputError
-from .engine import from_point, to_point
+from .engine import from_point, point_starts, walk_along
 from .network import StreetNetwork
 from .snap import Snap
 
@@ -53,7 +53,6 @@ def od_pairs(net: StreetNetwork, origins: Snap, facilities: Snap, max_m: float) 
     if not (np.isfinite(max_m) and max_m > 0):
         raise InputError(f"catchment {max_m!r} must be a positive number of metres.")
     con = net.contraction
-    elen = net.edge_length
     o_ok = np.flatnonzero(origins.ok)
     f_ok = np.flatnonzero(facilities.ok)
     empty = np.zeros(0, dtype=np.int64)
@@ -63,11 +62,7 @@ def od_pairs(net: StreetNetwork, origins: Snap, facilities: Snap, max_m: float) 
     ou, ov = net.edge_u[oe], net.edge_v[oe]
     o_to_u, o_to_v = from_point(net, oe, ot)  # the origins' walks to their segment's ends
     fe, ft, fleg = facilities.edge[f_ok], facilities.offset[f_ok], facilities.leg[f_ok]
-    if net.costs is None:
-        starts = con.starts(fe, ft, elen[fe])
-    else:  # slopes: rows are walks to each facility (the search graph is reversed)
-        cu, cv = to_point(net, fe, ft)
-        starts = con.starts(fe, ft, elen[fe], cost_u=cu, cost_v=cv)
+    starts = point_starts(net, fe, ft)  # slopes: rows are walks to each facility
     aug = con.augmented(starts)
     k = con.n_kept
     chunk = int(max(1, min(256, _CELLS // max(k + len(f_ok), len(o_ok), 1))))
@@ -82,12 +77,7 @@ def od_pairs(net: StreetNetwork, origins: Snap, facilities: Snap, max_m: float) 
             con.values_at(dist, r, ov[None, :], st) + o_to_v[None, :],
         )
         same = fe[rows][:, None] == oe[None, :]
-        if net.costs is None:
-            direct = np.abs(ft[rows][:, None] - ot[None, :])
-        else:
-            direct = np.full(same.shape, np.inf)
-            fi, oi = np.nonzero(same)
-            direct[fi, oi] = net.costs.between(oe[oi], ot[oi], ft[rows][fi])
+        direct = walk_along(net, same, oe[None, :], ot[None, :], ft[rows][:, None])
         d = np.where(same, np.minimum(d, direct), d)
         d = d + fleg[rows][:, None] + oleg[None, :]
         fi, oi = np.nonzero(d <= max_m)

@@ -47,8 +47,9 @@ from .engine import (
     from_point,
     node_distances,
     point_distances,
+    point_starts,
     snap_category,
-    to_point,
+    walk_along,
 )
 from .network import StreetNetwork
 from .scenario import NODE_TOLERANCE_M, add_links
@@ -342,7 +343,7 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
     te = links["target_edge"].to_numpy(np.int64)
     ts = links["target_offset"].to_numpy(float)
     ell = links["link_m"].to_numpy(float)
-    eu, ev, elen = net.edge_u, net.edge_v, net.edge_length
+    eu, ev = net.edge_u, net.edge_v
     tsnap = Snap(te, ts, np.zeros(k))
     thr = np.array([c.max_distance_m for c in cats])
     # the walks a -> p and p -> a over each link (on slopes, sampled as the link would be)
@@ -369,11 +370,7 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
     # the target points p as virtual rows of the contracted graph (every target is on an edge)
     con = net.contraction
     nk = con.n_kept
-    if net.costs is None:
-        starts = con.starts(te, ts, elen[te])
-    else:
-        su, sv = to_point(net, te, ts)
-        starts = con.starts(te, ts, elen[te], cost_u=su, cost_v=sv)
+    starts = point_starts(net, te, ts)
     aug = con.augmented(starts)
     kdead = con.knode[a]
     rows = _chunk_rows(nk + k)
@@ -399,12 +396,7 @@ def _link_gains(net: StreetNetwork, base: LinkBase, links: gpd.GeoDataFrame) -> 
                 best = np.minimum(du + o_to_u[None, :], dv + o_to_v[None, :])
                 if through == "p":  # origins on the split segment walk straight to p
                     same = oe[None, :] == te[lk[live]][:, None]
-                    if net.costs is None:
-                        along = np.abs(ot[None, :] - ts[lk[live]][:, None])
-                    else:
-                        along = np.full(same.shape, np.inf)
-                        li, oi_ = np.nonzero(same)
-                        along[li, oi_] = net.costs.between(oe[oi_], ot[oi_], ts[lk[live]][li])
+                    along = walk_along(net, same, oe[None, :], ot[None, :], ts[lk[live]][:, None])
                     direct = along + add
                     best = np.where(same, np.minimum(best, direct), best)
                 reach = (best + oleg) <= thr[j]

@@ -27,7 +27,14 @@ from ._errors import InputError
 from .catalogue import Category
 from .columns import POPULATION
 from .coverage import project_points
-from .engine import from_point, node_distances, point_distances, snap_category, to_point
+from .engine import (
+    from_point,
+    node_distances,
+    point_distances,
+    point_starts,
+    snap_category,
+    walk_along,
+)
 from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
@@ -104,16 +111,11 @@ def coverage_matrix(
     # walks *to* a point are this network's walks *from* it
     wnet = net.reversed
     con = wnet.contraction
-    elen = net.edge_length
     oe, oleg = origins.edge[ok], origins.leg[ok]
     k = len(ok)
     ot = origins.offset[ok]
     # origins as virtual rows of the contracted graph; their legs are added per chunk below
-    if net.costs is None:
-        starts = con.starts(oe, ot, elen[oe])
-    else:
-        su, sv = to_point(wnet, oe, ot)
-        starts = con.starts(oe, ot, elen[oe], cost_u=su, cost_v=sv)
+    starts = point_starts(wnet, oe, ot)
     aug = con.augmented(starts)
     nk = con.n_kept
     if not is_nodes:
@@ -144,12 +146,8 @@ def coverage_matrix(
             )
             d = d + cleg + legs
             same = oe[sl][:, None] == ce[None, :]
-            if net.costs is None:
-                along = np.abs(ot[sl][:, None] - cf[None, :])
-            else:  # along the shared segment, from the origin to the candidate
-                along = np.full(same.shape, np.inf)
-                oi_, ci_ = np.nonzero(same)
-                along[oi_, ci_] = net.costs.between(ce[ci_], ot[sl][oi_], cf[ci_])
+            # along the shared segment, from the origin to the candidate
+            along = walk_along(net, same, ce[None, :], ot[sl][:, None], cf[None, :])
             direct = along + cleg + legs
             d = np.where(same, np.minimum(d, direct), d)
             oi, ci = np.nonzero(d <= threshold)
