@@ -143,22 +143,23 @@ def to_point(
     net: StreetNetwork, edge: np.ndarray, offset: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The walks from segment ``edge``'s ``u`` and ``v`` ends to the point at ``offset``."""
-    if net.costs is None:
-        length = net.edge_length[edge]
-        return offset, length - offset
-    from_u, back_u = net.costs.along(edge, offset)
-    return from_u, net.costs.bwd[edge] - back_u
+    return _walks(net, edge, offset)[:2]
 
 
 def from_point(
     net: StreetNetwork, edge: np.ndarray, offset: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The walks from the point at ``offset`` on ``edge`` to the segment's ``u`` and ``v``."""
+    return _walks(net, edge, offset)[2:]
+
+
+def _walks(net: StreetNetwork, edge: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``u → point, v → point, point → u, point → v`` (each the partial length when level)."""
     if net.costs is None:
-        length = net.edge_length[edge]
-        return offset, length - offset
+        rest = net.edge_length[edge] - offset
+        return offset, rest, offset, rest
     from_u, back_u = net.costs.along(edge, offset)
-    return back_u, net.costs.fwd[edge] - from_u
+    return from_u, net.costs.bwd[edge] - back_u, back_u, net.costs.fwd[edge] - from_u
 
 
 def point_starts(net: StreetNetwork, edge: np.ndarray, offset: np.ndarray) -> Starts:
