@@ -17,7 +17,7 @@ elderly persona give the same baseline. Shares, medians and completeness are wei
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +32,15 @@ from ._errors import InputError
 from .catalogue import Category
 from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col, tier_col
 from .crs import DEFAULT_CRS
-from .engine import DEFAULT_SPEED_MPS, node_distances, point_distances
+from .engine import (
+    DEFAULT_SPEED_MPS,
+    NodeDistances,
+    node_distances,
+    node_distances_many,
+    point_distances,
+)
 from .network import StreetNetwork, area_in_crs
-from .snap import DEFAULT_MAX_SNAP_M, snap_points
+from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 from .walker import threshold_for, walker_categories
 from .weights import median_columns, origin_weights
 
@@ -294,6 +300,19 @@ class CoverageResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def _searches(
+    net: StreetNetwork, jobs: list[tuple[Snap, float]], timings: dict[str, float]
+) -> Iterator[NodeDistances]:
+    """Each job's node distances, searched on two cores a few jobs at a time (so at most
+    ~256 MB of node distances are held at once); adds its time to ``timings["search"]``."""
+    chunk = max(2, 2**28 // (16 * max(net.n_nodes, 1)))
+    for a in range(0, len(jobs), chunk):
+        t = time.perf_counter()
+        done = node_distances_many(net, jobs[a : a + chunk])
+        timings["search"] += time.perf_counter() - t
+        yield from done
+
+
 def compute_coverage(
     net: StreetNetwork,
     facilities: gpd.GeoDataFrame,
@@ -350,12 +369,16 @@ def compute_coverage(
     t_search = time.perf_counter()
     timings = {"snap": t_search - t_snap, "search": 0.0}
     rows = []
-    for cat in categories:
-        sel = np.flatnonzero((fac["category"] == cat.id).to_numpy())
-        sub_snap = fsnap.take(sel)
-        cat_limit = search_limit(cat.max_distance_m, speed_mps, limit)
+    fac_cat = fac["category"].to_numpy()
+    sels = [np.flatnonzero(fac_cat == cat.id) for cat in categories]
+    jobs = [
+        (fsnap.take(sel), search_limit(cat.max_distance_m, speed_mps, limit))
+        for cat, sel in zip(categories, sels, strict=True)
+    ]
+    timings["search"] = time.perf_counter() - t_search
+    searches = _searches(net, jobs, timings)
+    for cat, sel, (sub_snap, cat_limit), nd in zip(categories, sels, jobs, searches, strict=True):
         t_cat = time.perf_counter()
-        nd = node_distances(net, sub_snap, limit=cat_limit)
         pdist = point_distances(net, nd, osnap, sub_snap)
         timings["search"] += time.perf_counter() - t_cat
         d = pdist.distance

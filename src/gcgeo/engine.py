@@ -17,6 +17,7 @@ partial segment costs its own direction's share.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -28,6 +29,7 @@ from scipy.sparse.csgraph import dijkstra
 from . import settings
 from .contract import Starts, search
 from .network import StreetNetwork
+from .parallel import fork_map
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "augmented_graph",
     "from_point",
     "node_distances",
+    "node_distances_many",
     "point_distances",
     "point_starts",
     "snap_category",
@@ -269,6 +272,47 @@ def node_distances(
     src = src[:n]
     source = np.where(src >= n, ok[np.clip(src - n, 0, len(ok) - 1)], -1).astype(np.int64)
     return NodeDistances(dist, source, limit)
+
+
+def node_distances_many(
+    net: StreetNetwork,
+    jobs: Sequence[tuple[Snap, float]],
+    *,
+    contracted: bool = True,
+) -> list[NodeDistances]:
+    """:func:`node_distances` for several source sets (one per category), on several cores.
+
+    The searches are independent, so they are shared between this process and forked
+    workers (:func:`gcgeo.parallel.fork_map`, ``settings.SEARCH_PROCESSES``) when the
+    network has at least ``settings.SEARCH_FORK_MIN_NODES`` nodes; the results are the
+    same, bit for bit, as calling :func:`node_distances` for each job.
+
+    Parameters
+    ----------
+    net : StreetNetwork
+    jobs : sequence of (Snap, float)
+        Each category's snapped sources and search limit (m).
+    contracted : bool
+        As for :func:`node_distances`.
+
+    Returns
+    -------
+    list of NodeDistances
+        In the order of ``jobs``.
+    """
+    if net.n_nodes < settings.SEARCH_FORK_MIN_NODES:
+        return [node_distances(net, s, limit=lim, contracted=contracted) for s, lim in jobs]
+    # built once here and inherited by the workers, not once in each of them
+    net.contraction if contracted else net.search_graph  # noqa: B018
+
+    def one(job: tuple[Snap, float]) -> tuple[np.ndarray, np.ndarray]:
+        nd = node_distances(net, job[0], limit=job[1], contracted=contracted)
+        return nd.dist, nd.source
+
+    n = net.n_nodes
+    weights = [min(float(lim), 1e9) for _s, lim in jobs]  # a farther limit reaches more nodes
+    out = fork_map(one, list(jobs), [(np.float64, n), (np.int64, n)], weights)
+    return [NodeDistances(d, src, lim) for (d, src), (_s, lim) in zip(out, jobs, strict=True)]
 
 
 def _same_edge(

@@ -34,6 +34,8 @@ __all__ = [
     "MIN_EXTENT_OVERLAP",
     "PERSONA_SPEEDS_MPS",
     "SEARCH_FACTOR",
+    "SEARCH_FORK_MIN_NODES",
+    "SEARCH_PROCESSES",
     "STEPS_SPEED_SHARE",
     "THRESHOLD_BASES",
     "THRESHOLD_BASIS",
@@ -119,6 +121,13 @@ MAX_SEGMENT_M = 5000.0
 #: Each category is searched to this many times its threshold (and at least a 15-minute
 #: walk), so maps can show "> threshold" streets and not just the covered ones.
 SEARCH_FACTOR = 2.0
+
+#: Processes that share the searches of several categories (this one and forked
+#: workers; Linux only, and only while the process runs no other thread). scipy's
+#: Dijkstra holds the GIL, so threads do not help; see :mod:`gcgeo.parallel`. 1 = serial.
+SEARCH_PROCESSES = 2
+#: Street nodes below which the searches stay in one process (a fork costs more there).
+SEARCH_FORK_MIN_NODES = 20_000
 
 # --------------------------------------------------------------------------- origins
 

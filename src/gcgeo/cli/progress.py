@@ -11,10 +11,17 @@ from tqdm import tqdm
 __all__ = ["Steps", "steps"]
 
 
+class _Bar(tqdm):
+    """tqdm without its monitor thread: the bars advance on their own steps, and a second
+    thread would keep the searches from sharing two cores (:mod:`gcgeo.parallel`)."""
+
+    monitor_interval = 0
+
+
 class Steps:
     """Named steps advancing one bar (``step("reading OSM")``)."""
 
-    def __init__(self, bar: tqdm) -> None:
+    def __init__(self, bar: _Bar) -> None:
         self._bar = bar
         self._started = False
 
@@ -32,7 +39,7 @@ def steps(total: int, enabled: bool = True) -> Iterator[Steps]:
     Only on an interactive terminal: logs, pipes and test runners get no bar.
     """
     show = enabled and sys.stderr.isatty()
-    with tqdm(total=total, delay=1.0, disable=not show, leave=False, unit="step") as bar:
+    with _Bar(total=total, delay=1.0, disable=not show, leave=False, unit="step") as bar:
         s = Steps(bar)
         yield s
         bar.update(bar.total - bar.n)
