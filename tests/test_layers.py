@@ -194,6 +194,34 @@ def test_planner_folder_overrides_file_by_file(tmp_path: Path) -> None:
     assert summary.loc["wings", "origin"] == "shipped"
 
 
+def test_a_layer_is_read_once_until_its_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gcgeo.layers as layers_mod
+
+    reads: list[str] = []
+    real = layers_mod.read_layer_file
+    monkeypatch.setattr(
+        layers_mod,
+        "read_layer_file",
+        lambda p: (Path(p).name == "zones.geojson" and reads.append(str(p))) or real(p),
+    )
+    fc = raw("zones")
+    write_fc(tmp_path / "zones.geojson", fc["features"][:2])
+    a = load_layer("zones", tmp_path)
+    a.loc[0, "name_en"] = "changed by the caller"
+    b = load_layer("zones", tmp_path)
+    assert len(reads) == 1  # the second load: no read
+    assert b["name_en"].iloc[0] == fc["features"][0]["properties"]["name_en"]  # a copy
+    assert Path(b.attrs["source_path"]).parent == tmp_path
+    # the planner edits the file: read again, and a broken edit is refused, not cached over
+    write_fc(tmp_path / "zones.geojson", fc["features"][:3])
+    assert len(load_layer("zones", tmp_path)) == 3 and len(reads) == 2
+    write_fc(tmp_path / "zones.geojson", [_zone_feature("z", _square(*SEAT), name_zh="")])
+    with pytest.raises(LayerError, match="no name_zh"):
+        load_layer("zones", tmp_path)
+
+
 def test_load_layer_unknown_name_and_missing_dir(tmp_path: Path) -> None:
     with pytest.raises(LayerError, match="Unknown layer 'roads'"):
         load_layer("roads")

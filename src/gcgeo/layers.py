@@ -193,6 +193,22 @@ def read_layer_file(path: str | os.PathLike) -> gpd.GeoDataFrame:
     return gdf
 
 
+def _file_key(path: Path) -> tuple[Any, ...] | None:
+    """What identifies a file's current content for the caches below (None: unreadable)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+
+
+#: Layers read and checked in this process, by file (path, mtime, size) and layer name: a
+#: run reads the same zones for origins, tables and maps, and each read costs ~30 ms.
+_LOADED: dict[tuple[Any, ...], tuple[gpd.GeoDataFrame, list[str]]] = {}
+_BOUNDARY: dict[tuple[Any, ...] | None, BaseGeometry | None] = {}
+_CACHE_MAX = 64
+
+
 def shipped_boundary() -> BaseGeometry | None:
     """The shipped district outline in EPSG:4548 (what layers must fit).
 
@@ -201,13 +217,22 @@ def shipped_boundary() -> BaseGeometry | None:
     shapely geometry or None
         None when the shipped boundary file cannot be read or is not WGS-84.
     """
+    path = shipped_layers_dir() / "boundary.geojson"
+    key = _file_key(path)
+    if key is not None and key in _BOUNDARY:
+        return _BOUNDARY[key]
     try:
-        gdf = read_layer_file(shipped_layers_dir() / "boundary.geojson")
+        gdf = read_layer_file(path)
     except LayerError:
         return None
     if gdf.crs is None or not gdf.crs.equals(settings.WGS84):
-        return None
-    return shapely.union_all(gdf.to_crs(DEFAULT_CRS).geometry.values)
+        out = None
+    else:
+        out = shapely.union_all(gdf.to_crs(DEFAULT_CRS).geometry.values)
+    if key is not None:
+        _BOUNDARY.clear()  # one shipped boundary at a time
+        _BOUNDARY[key] = out
+    return out
 
 
 # --------------------------------------------------------------------------- loading
@@ -260,16 +285,26 @@ def load_layer(name: str, layers_dir: str | os.PathLike | None = None) -> gpd.Ge
         If the name is unknown, the file is missing or unreadable, or the layer is invalid.
     """
     path = layer_path(name, layers_dir)
-    gdf = read_layer_file(path)
-    out, problems, repairs = check_layer(gdf, name, shipped_boundary)
+    key = (name, _file_key(path), _file_key(shipped_layers_dir() / "boundary.geojson"))
+    if key[1] is not None and key in _LOADED:  # the same file, unchanged: read once a run
+        out, repairs = _LOADED[key]
+        out = out.copy()
+        out.attrs["source_path"] = str(path)
+    else:
+        gdf = read_layer_file(path)
+        out, problems, repairs = check_layer(gdf, name, shipped_boundary)
+        if problems:
+            raise LayerError(
+                f"Layer {name!r} in {str(path)!r} is invalid: {' | '.join(problems)} "
+                f"(run `gcgeo layers check {path.parent}` to list these one per line)."
+            )
+        out.attrs["source_path"] = str(path)
+        if key[1] is not None:
+            if len(_LOADED) >= _CACHE_MAX:
+                _LOADED.clear()
+            _LOADED[key] = (out.copy(), list(repairs))
     for msg in repairs:
         warnings.warn(f"{path}: {msg}", UserWarning, stacklevel=2)
-    if problems:
-        raise LayerError(
-            f"Layer {name!r} in {str(path)!r} is invalid: {' | '.join(problems)} "
-            f"(run `gcgeo layers check {path.parent}` to list these one per line)."
-        )
-    out.attrs["source_path"] = str(path)
     return out
 
 
