@@ -16,6 +16,7 @@ closest known key.
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import tomllib
 import warnings
@@ -152,8 +153,47 @@ class Catalogue:
         return out
 
     def classify(self, tags: Mapping[str, str]) -> list[str]:
-        """Every category an OSM feature with these tags belongs to."""
-        return [c.id for c in self if c.matches(tags)]
+        """Every category an OSM feature with these tags belongs to (catalogue order).
+
+        The same as ``[c.id for c in self if c.matches(tags)]``, but only the rules that
+        can match are tried: those naming one of the feature's tags (or its key, for
+        ``key=*``) and the name-only rules (:attr:`_rule_index`).
+        """
+        by_tag, by_key, name_only = self._rule_index
+        hits = set(name_only)
+        for k, v in tags.items():
+            hits.update(by_key.get(k, ()))
+            hits.update(by_tag.get((k, v), ()))
+        if not hits:
+            return []
+        name = tags.get("name", "") or tags.get("name:zh", "") or ""
+        cats = list(self.categories.values())
+        found = {c for c, r in hits if cats[c].rules[r].matches(tags, name)}
+        return [cats[c].id for c in sorted(found)]
+
+    @functools.cached_property
+    def _rule_index(
+        self,
+    ) -> tuple[
+        dict[tuple[str, str], list[tuple[int, int]]],
+        dict[str, list[tuple[int, int]]],
+        list[tuple[int, int]],
+    ]:
+        """(category, rule) positions by the exact tag and by the ``key=*`` key each rule
+        names, and the rules that name no tag (they match on names alone)."""
+        by_tag: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        by_key: dict[str, list[tuple[int, int]]] = {}
+        name_only: list[tuple[int, int]] = []
+        for c, cat in enumerate(self.categories.values()):
+            for r, rule in enumerate(cat.rules):
+                if not rule.tags:
+                    name_only.append((c, r))
+                for k, v in rule.tags:
+                    if v == "*":
+                        by_key.setdefault(k, []).append((c, r))
+                    else:
+                        by_tag.setdefault((k, v), []).append((c, r))
+        return by_tag, by_key, name_only
 
 
 class CatalogueWarning(GcgeoWarning):
