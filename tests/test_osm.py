@@ -111,3 +111,48 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_error_is_also_a_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         read_osm(tmp_path / "absent.osm")
+
+
+@pytest.mark.parametrize("small", [True, False])
+def test_way_nodes_gathered_in_libosmium_equal_reading_each_node(
+    tmp_path: Path, small: bool
+) -> None:
+    """The way triples (ref, x, y) come from libosmium's OPL writer and WKB factory; they
+    equal pyosmium's node-by-node values on every kind of way, including those the
+    factory refuses (missing node, latitude out of range, one node, no node)."""
+    import numpy as np
+    import osmium
+
+    from gcgeo.osm_stream import first_pass
+
+    xml = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6">
+<node id="1" lat="36.0000001" lon="117.8000009"/>
+<node id="2" lat="95.0" lon="117.801"/>
+<node id="3" lat="36.002" lon="117.8020001"/>
+<node id="4" lat="-36.1" lon="-117.1"/>
+<node id="5" lat="36.1234567" lon="117.7654321"/>
+<way id="10"><nd ref="1"/><nd ref="3"/><nd ref="5"/><nd ref="5"/><tag k="highway" v="residential"/>
+<tag k="name" v="a N n1x2y3,c=d"/></way>
+<way id="11"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="service"/></way>
+<way id="12"><nd ref="3"/><nd ref="99"/><nd ref="4"/><tag k="highway" v="footway"/></way>
+<way id="13"><nd ref="4"/><tag k="highway" v="path"/></way>
+<way id="14"><tag k="highway" v="path"/></way>
+<way id="15"><nd ref="5"/><nd ref="1"/><tag k="building" v="yes"/></way>
+<way id="16"><nd ref="4"/><nd ref="5"/><nd ref="3"/><tag k="highway" v="primary"/></way>
+</osm>
+"""
+    p = tmp_path / "mixed.osm"
+    p.write_text(xml, encoding="utf-8")
+    raw = first_pass(str(p), frozenset(), areas=False, small=small)
+    want: list[int] = []
+    ids, lens = [], []
+    fp = osmium.FileProcessor(str(p)).with_locations(osmium.index.create_map("flex_mem"))
+    for w in fp:
+        if w.is_way() and "highway" in w.tags:
+            want += [v for n in w.nodes for v in (n.ref, n.location.x, n.location.y)]
+            ids.append(w.id)
+            lens.append(len(w.nodes))
+    assert raw.way_ids == ids == [10, 11, 12, 13, 14, 16] and raw.way_len == lens
+    assert np.frombuffer(raw.triples, dtype=np.int64).tolist() == want
+    assert want[:3] == [1, 1178000009, 360000001]  # exact 1e-7 integers

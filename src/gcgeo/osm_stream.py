@@ -144,7 +144,7 @@ def first_pass(source: Any, keys: frozenset[str], areas: bool, small: bool) -> R
         if collector is not None:
             fp = fp.with_filter(collector)
         fp = fp.with_filter(osmium.filter.EmptyTagFilter())
-        raw = _stream(fp, keys, areas)
+        raw = _stream(fp, keys, areas, Path(tmp) / "ways.opl")
         if collector is not None:
             nid, x, y = collector.arrays()
             raw.dup_ids, raw.conflicts = find_duplicates(nid, x, y)
@@ -170,22 +170,25 @@ def _area_geometry(area: Any, factory: Any) -> BaseGeometry | None:
         return None
 
 
-def _stream(fp: Any, keys: frozenset[str], areas: bool) -> RawOSM:
-    """The Python side of the first pass: one iteration over ``fp``."""
+def _stream(fp: Any, keys: frozenset[str], areas: bool, scratch: Path) -> RawOSM:
+    """The Python side of the first pass: one iteration over ``fp``.
+
+    Way nodes are not read one by one in Python: each highway way goes to libosmium's
+    OPL writer (its node ids, into ``scratch``) and WKB factory (its node coordinates),
+    see :class:`_WayNodes`.
+    """
     import osmium
 
     wkb = osmium.geom.WKBFactory() if areas else None
     raw = RawOSM([], [], [], array("q"), [], [], [])
-    triples = raw.triples
+    way_nodes = _WayNodes(scratch)
     for obj in fp:
         tags = obj.tags
         if obj.is_way():
             if tags.get("highway") is None:
                 continue
-            nodes = obj.nodes
-            triples.extend([v for n in nodes for v in (n.ref, n.location.x, n.location.y)])
+            raw.way_len.append(way_nodes.add(obj))
             raw.way_ids.append(obj.id)
-            raw.way_len.append(len(nodes))
             raw.way_tags.append({k: tags.get(k) for k in WAY_TAGS if k in tags})
         elif obj.is_node():
             if not (
@@ -213,7 +216,71 @@ def _stream(fp: Any, keys: frozenset[str], areas: bool) -> RawOSM:
                 pt = geom.representative_point()
                 otype = "w" if obj.from_way() else "r"
                 raw.pois.append((otype, obj.orig_id(), pt.x, pt.y, dict(tags)))
+    raw.triples.frombytes(way_nodes.triples(raw.way_len).tobytes())
     return raw
+
+
+class _WayNodes:
+    """(ref, x, y) of every node of the highway ways, gathered in libosmium, not Python.
+
+    Per way, the OPL writer stores the node ids (a line of text in ``path``) and the WKB
+    factory gives the coordinates (doubles, exactly libosmium's ``x / 1e7``). A way the
+    factory refuses (a missing node, a coordinate out of range, a single node) is read
+    node by node instead, so the triples are the same as reading every way that way.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import osmium
+
+        self._path = path
+        self._writer = osmium.SimpleWriter(str(path))
+        self._wkb = osmium.geom.WKBFactory()
+        self._all = osmium.geom.use_nodes.ALL
+        self._error = osmium.InvalidLocationError
+        self._lines: list[bytes | None] = []
+        self._slow: dict[int, list[int]] = {}
+
+    def add(self, way: Any) -> int:
+        """Take one way; returns its number of nodes."""
+        i = len(self._lines)
+        self._writer.add_way(way)
+        try:
+            self._lines.append(bytes.fromhex(self._wkb.create_linestring(way, self._all)))
+        except (self._error, RuntimeError):  # undefined or invalid location, < 2 nodes
+            self._lines.append(None)
+            self._slow[i] = [v for n in way.nodes for v in (n.ref, n.location.x, n.location.y)]
+        return len(way.nodes)
+
+    def triples(self, lengths: list[int]) -> np.ndarray:
+        """The flat int64 ``ref, x, y, ref, x, y, ...`` of every way taken, in order."""
+        self._writer.close()
+        counts = np.asarray(lengths, dtype=np.int64)
+        out = np.empty((int(counts.sum()), 3), dtype=np.int64)
+        if len(out) == 0:
+            return out.ravel()
+        # node ids: each OPL line ends with " N" and the comma-separated "n<id>" list
+        # (tags come before it, with spaces and commas escaped)
+        lines = self._path.read_bytes().splitlines()
+        parts = [line.rpartition(b" N")[2] for line in lines]
+        ids = b",".join(p for p in parts if p).replace(b"n", b"").split(b",")
+        fast = [w for w in self._lines if w is not None]
+        coords = shapely.get_coordinates(shapely.from_wkb(fast)) if fast else np.zeros((0, 2))
+        ok = np.array([w is not None for w in self._lines], dtype=bool)
+        if len(lines) != len(counts) or len(ids) != len(out) or len(coords) != counts[ok].sum():
+            raise OSMFileError(
+                f"libosmium wrote {len(lines)} ways with {len(ids)} nodes and {len(coords)} "
+                f"coordinates for {len(counts)} ways with {len(out)} nodes; please report this "
+                "file to gcgeo's maintainers."
+            )
+        out[:, 0] = np.array(ids, dtype=np.bytes_).astype(np.int64)
+        start = np.cumsum(counts) - counts
+        c = counts[ok]
+        rows = np.repeat(start[ok] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+        out[rows, 1] = np.round(coords[:, 0] * 1e7).astype(np.int64)
+        out[rows, 2] = np.round(coords[:, 1] * 1e7).astype(np.int64)
+        for i, vals in self._slow.items():  # the few refused ways
+            out[start[i] : start[i] + counts[i]] = np.asarray(vals, dtype=np.int64).reshape(-1, 3)
+        return out.ravel()
 
 
 class _NodeCollector:
