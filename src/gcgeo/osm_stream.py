@@ -163,11 +163,24 @@ def first_pass(source: Any, keys: frozenset[str], areas: bool, small: bool) -> R
     return raw
 
 
-def _area_geometry(area: Any, factory: Any) -> BaseGeometry | None:
-    try:
-        return shapely.from_wkb(factory.create_multipolygon(area))
-    except Exception:  # broken multipolygons are common in OSM; skip them
-        return None
+def _place_areas(raw: RawOSM, pending: list[tuple[bool, int, str]]) -> None:
+    """Parse the areas' WKB at once: residential geometries, and the facilities' points
+    (representative points) into the slots kept for them; unusable areas are dropped."""
+    if not pending:
+        return
+    geoms = shapely.from_wkb([h for *_, h in pending], on_invalid="ignore")
+    good = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    res = np.array([r for r, _, _ in pending], dtype=bool)
+    slots = np.array([s for _, s, _ in pending], dtype=np.int64)
+    raw.residential.extend(geoms[res & good].tolist())
+    poi = (slots >= 0) & good
+    xy = shapely.get_coordinates(shapely.point_on_surface(geoms[poi]))
+    for slot, (x, y) in zip(slots[poi].tolist(), xy.tolist(), strict=True):
+        otype, oid, _, _, tags = raw.pois[slot]
+        raw.pois[slot] = (otype, oid, x, y, tags)
+    bad = set(slots[(slots >= 0) & ~good].tolist())
+    if bad:
+        raw.pois = [p for i, p in enumerate(raw.pois) if i not in bad]
 
 
 def _stream(fp: Any, keys: frozenset[str], areas: bool, scratch: Path) -> RawOSM:
@@ -182,6 +195,8 @@ def _stream(fp: Any, keys: frozenset[str], areas: bool, scratch: Path) -> RawOSM
     wkb = osmium.geom.WKBFactory() if areas else None
     raw = RawOSM([], [], [], array("q"), [], [], [])
     way_nodes = _WayNodes(scratch)
+    area_keys = keys - {"building"}
+    pending: list[tuple[bool, int, str]] = []  # areas: residential?, slot in pois, WKB
     for obj in fp:
         tags = obj.tags
         if obj.is_way():
@@ -204,18 +219,20 @@ def _stream(fp: Any, keys: frozenset[str], areas: bool, scratch: Path) -> RawOSM
             is_res = tags.get("landuse") == "residential" or (
                 tags.get("building") in RESIDENTIAL_BUILDINGS
             )
-            is_poi = any(k in tags for k in keys if k != "building")
+            is_poi = not area_keys.isdisjoint(k for k, _ in tags)
             if not (is_res or is_poi):
                 continue
-            geom = _area_geometry(obj, wkb)
-            if geom is None or geom.is_empty:
+            try:
+                hexwkb = wkb.create_multipolygon(obj)
+            except Exception:  # broken multipolygons are common in OSM; skip them
                 continue
-            if is_res:
-                raw.residential.append(geom)
-            if is_poi:
-                pt = geom.representative_point()
+            slot = -1
+            if is_poi:  # its point is filled in below, once every area is parsed
+                slot = len(raw.pois)
                 otype = "w" if obj.from_way() else "r"
-                raw.pois.append((otype, obj.orig_id(), pt.x, pt.y, dict(tags)))
+                raw.pois.append((otype, obj.orig_id(), math.nan, math.nan, dict(tags)))
+            pending.append((is_res, slot, hexwkb))
+    _place_areas(raw, pending)
     raw.triples.frombytes(way_nodes.triples(raw.way_len).tobytes())
     return raw
 
