@@ -219,7 +219,7 @@ def _stream(fp: Any, keys: frozenset[str], areas: bool, scratch: Path) -> RawOSM
             is_res = tags.get("landuse") == "residential" or (
                 tags.get("building") in RESIDENTIAL_BUILDINGS
             )
-            is_poi = not area_keys.isdisjoint(k for k, _ in tags)
+            is_poi = any(k in tags for k in area_keys)
             if not (is_res or is_poi):
                 continue
             try:
