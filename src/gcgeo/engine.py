@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import dijkstra
 from . import settings
 from .contract import Starts, search
 from .network import StreetNetwork
-from .parallel import fork_map
+from .parallel import fork_map, processes
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "from_point",
     "node_distances",
     "node_distances_many",
+    "search_processes",
     "point_distances",
     "point_starts",
     "snap_category",
@@ -274,6 +275,15 @@ def node_distances(
     return NodeDistances(dist, source, limit)
 
 
+def search_processes(net: StreetNetwork, n_jobs: int) -> int:
+    """How many processes :func:`node_distances_many` uses for ``n_jobs`` searches on
+    ``net`` now: 1 below ``settings.SEARCH_FORK_MIN_NODES`` street nodes, otherwise
+    :func:`gcgeo.parallel.processes`."""
+    if net.n_nodes < settings.SEARCH_FORK_MIN_NODES:
+        return 1
+    return processes(n_jobs)
+
+
 def node_distances_many(
     net: StreetNetwork,
     jobs: Sequence[tuple[Snap, float]],
@@ -300,7 +310,7 @@ def node_distances_many(
     list of NodeDistances
         In the order of ``jobs``.
     """
-    if net.n_nodes < settings.SEARCH_FORK_MIN_NODES:
+    if search_processes(net, len(jobs)) == 1:
         return [node_distances(net, s, limit=lim, contracted=contracted) for s, lim in jobs]
     # built once here and inherited by the workers, not once in each of them
     net.contraction if contracted else net.search_graph  # noqa: B018
