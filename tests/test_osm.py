@@ -156,3 +156,27 @@ def test_way_nodes_gathered_in_libosmium_equal_reading_each_node(
     assert raw.way_ids == ids == [10, 11, 12, 13, 14, 16] and raw.way_len == lens
     assert np.frombuffer(raw.triples, dtype=np.int64).tolist() == want
     assert want[:3] == [1, 1178000009, 360000001]  # exact 1e-7 integers
+
+
+def test_area_with_one_tag_is_a_facility_only_when_its_key_is_asked_for(tmp_path: Path) -> None:
+    """A lone building or landuse tag is no facility key by default; asked for, it is."""
+    from gcgeo.osm_stream import POI_KEYS
+
+    xml = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
+    for i, (lon, lat) in enumerate([(0, 0), (0.001, 0), (0.001, 0.001), (0, 0.001)], start=1):
+        xml.append(f'<node id="{i}" lat="{36.05 + lat}" lon="{117.81 + lon}"/>')
+        xml.append(f'<node id="{10 + i}" lat="{36.06 + lat}" lon="{117.81 + lon}"/>')
+    ring = "".join(f'<nd ref="{i}"/>' for i in (1, 2, 3, 4, 1))
+    ring2 = "".join(f'<nd ref="{10 + i}"/>' for i in (1, 2, 3, 4, 1))
+    xml.append(f'<way id="1">{ring}<tag k="landuse" v="residential"/></way>')
+    xml.append(f'<way id="2">{ring2}<tag k="building" v="yes"/></way>')
+    xml.append('<way id="3"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>')
+    xml.append("</osm>")
+    p = tmp_path / "areas.osm"
+    p.write_text("\n".join(xml), encoding="utf-8")
+    plain = read_osm(p)
+    assert plain.pois == [] and len(plain.residential) == 1
+    asked = read_osm(p, poi_keys=POI_KEYS | {"landuse"})
+    assert [(q[0], q[1]) for q in asked.pois] == [("w", 1)]
+    with_building = read_osm(p, poi_keys=frozenset({"building"}))
+    assert with_building.pois == []  # building alone never makes a facility candidate

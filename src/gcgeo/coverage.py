@@ -216,7 +216,6 @@ def grid_origins(
     shapely.prepare(area)
     inside = shapely.contains_xy(area, gx, gy)
     gx, gy = gx[inside], gy[inside]
-    pts = shapely.points(gx, gy)
     has_res = net.residential is not None and len(net.residential) > 0
     if rule == "auto":
         rule = "residential" if has_res else "street"
@@ -229,17 +228,18 @@ def grid_origins(
         boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
         tree = shapely.STRtree(net.residential.values)
         hit = np.unique(tree.query(boxes, predicate="intersects")[0])
-        keep = np.zeros(len(pts), dtype=bool)
+        keep = np.zeros(len(gx), dtype=bool)
         keep[hit] = True
     elif rule == "street":
+        pts = shapely.points(gx, gy)
         hit = np.unique(net.edge_tree.query(pts, predicate="dwithin", distance=max_snap)[0])
-        keep = np.zeros(len(pts), dtype=bool)
+        keep = np.zeros(len(gx), dtype=bool)
         keep[hit] = True
     else:
-        keep = np.ones(len(pts), dtype=bool)
+        keep = np.ones(len(gx), dtype=bool)
     out = gpd.GeoDataFrame(
         {"cell_id": np.arange(keep.sum()), "x": gx[keep], "y": gy[keep]},
-        geometry=pts[keep],
+        geometry=shapely.points(gx[keep], gy[keep]),  # only the cells kept
         crs=net.crs,
     )
     out.attrs["origin_rule"] = rule

@@ -196,6 +196,7 @@ def _stream(fp: Any, keys: frozenset[str], areas: bool, scratch: Path) -> RawOSM
     raw = RawOSM([], [], [], array("q"), [], [], [])
     way_nodes = _WayNodes(scratch)
     area_keys = keys - {"building"}
+    lone_ok = "landuse" not in area_keys
     pending: list[tuple[bool, int, str]] = []  # areas: residential?, slot in pois, WKB
     for obj in fp:
         tags = obj.tags
@@ -219,7 +220,9 @@ def _stream(fp: Any, keys: frozenset[str], areas: bool, scratch: Path) -> RawOSM
             is_res = tags.get("landuse") == "residential" or (
                 tags.get("building") in RESIDENTIAL_BUILDINGS
             )
-            is_poi = any(k in tags for k in area_keys)
+            # most areas are a building with that one tag: no facility key to look for
+            lone = len(tags) == 1 and ("building" in tags or ("landuse" in tags and lone_ok))
+            is_poi = not lone and any(k in tags for k in area_keys)
             if not (is_res or is_poi):
                 continue
             try:
