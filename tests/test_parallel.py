@@ -28,6 +28,7 @@ import numpy as np
 from gcgeo import parallel, settings
 parent = os.getpid()
 def job(i):
+    time.sleep(0.05)  # long enough for the child to start and take its share
     return np.full(5, i * 1.5), np.full(3, os.getpid())
 def check(out, n):
     for i, (a, p) in enumerate(out):
@@ -56,6 +57,17 @@ def test_jobs_are_shared_with_a_child_and_come_back_in_order() -> None:
     )
     assert r["k"] == 2
     assert r["parent"] in r["pids"] and len(r["pids"]) == 2  # both processes did some jobs
+
+
+def test_more_jobs_than_one_queue_holds() -> None:
+    r = _run(
+        """
+        quick = lambda i: (np.full(5, i * 1.5), np.full(3, os.getpid()))
+        out = parallel.fork_map(quick, list(range(2500)), [(np.float64, 5), (np.int64, 3)])
+        print(json.dumps({"n": len(out), "pids": len(check(out, 2500))}))
+        """
+    )
+    assert r["n"] == 2500 and r["pids"] >= 1
 
 
 @pytest.mark.parametrize(

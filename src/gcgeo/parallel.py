@@ -38,6 +38,8 @@ T = TypeVar("T")
 Layout = Sequence[tuple[np.dtype | type, int]]
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+#: Jobs per queue: 4 bytes each within PIPE_BUF (4096 bytes, the least any Linux pipe holds).
+_MAX_QUEUE = 1024
 
 
 def processes(n_jobs: int) -> int:
@@ -54,16 +56,28 @@ def processes(n_jobs: int) -> int:
     return max(1, min(want, cores, n_jobs))
 
 
-def _share(items: int, weights: Sequence[float] | None, k: int) -> list[list[int]]:
-    """Jobs per process, heaviest first to the least loaded (the parent is process 0)."""
-    w = np.ones(items) if weights is None else np.asarray(weights, dtype=float)
-    load = np.zeros(k)
-    parts: list[list[int]] = [[] for _ in range(k)]
-    for i in np.argsort(-w, kind="stable").tolist():
-        p = int(np.argmin(load))
-        parts[p].append(i)
-        load[p] += w[i]
-    return parts
+def _queue(order: list[int]) -> int:
+    """A pipe holding the job numbers in ``order`` (4 bytes each); returns its read end.
+
+    Every process takes its next job with one 4-byte read, which Linux serves whole and
+    to one reader only, so the processes share the jobs as they free up; the write end is
+    closed, so an empty pipe reads as the end.
+    """
+    r, w = os.pipe()
+    data = np.asarray(order, dtype="<i4").tobytes()
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(w, view) :]
+    finally:
+        os.close(w)
+    return r
+
+
+def _take(r: int) -> int | None:
+    """The next job number from the queue, or None when it is empty."""
+    b = os.read(r, 4)
+    return int.from_bytes(b, "little", signed=True) if len(b) == 4 else None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -102,13 +116,26 @@ def fork_map(
     Returns
     -------
     list of tuple of ndarray
-        In the order of ``items``; each array is the job's own (a copy, not a view of the
-        shared memory).
+        In the order of ``items``. A child's arrays are views of the memory it wrote
+        into, which is this process's alone once the child has ended, and is freed with
+        the last of them.
     """
     n = len(items)
     k = processes(n)
     if k == 1:
         return [tuple(fn(it)) for it in items]
+    if n > _MAX_QUEUE:  # the queue is written before anyone reads it: one pipe buffer
+        w = [None] * n if weights is None else list(weights)
+        return [
+            r
+            for a in range(0, n, _MAX_QUEUE)
+            for r in fork_map(
+                fn,
+                items[a : a + _MAX_QUEUE],
+                layout,
+                None if weights is None else w[a : a + _MAX_QUEUE],
+            )
+        ]
     specs = [(np.dtype(dt), int(length)) for dt, length in layout]
     offsets = np.cumsum([0] + [-(-dt.itemsize * length // 8) * 8 for dt, length in specs])
     per_job = int(offsets[-1]) + 8  # the arrays, then one "done" flag
@@ -124,24 +151,26 @@ def fork_map(
     def done(i: int) -> np.ndarray:
         return np.ndarray((1,), dtype=np.int64, buffer=shared, offset=i * per_job + per_job - 8)
 
-    parts = _share(n, weights, k)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    queue = _queue(np.argsort(-w, kind="stable").tolist())  # heaviest first
     parent = os.getpid()
     children: list[int] = []
     results: list[tuple[np.ndarray, ...] | None] = [None] * n
+    failed = False
     try:
-        for part in parts[1:]:
+        for _ in range(k - 1):
             pid = os.fork()
-            if pid == 0:  # the child: compute, write, leave without running any cleanup
+            if pid == 0:  # a child: compute, write, leave without running any cleanup
                 code = 1
                 try:
                     for sig in (signal.SIGINT, signal.SIGTERM):
                         signal.signal(sig, signal.SIG_DFL)
                     _die_with_parent(parent)
-                    for i in part:
+                    while (i := _take(queue)) is not None:
                         out = fn(items[i])
                         target = views(i)
                         if len(out) != len(target):
-                            break
+                            break  # the parent redoes this job, and sees the mismatch
                         for src, dst in zip(out, target, strict=True):
                             dst[...] = src  # raises on a shape mismatch: the parent redoes it
                         done(i)[0] = 1
@@ -150,22 +179,24 @@ def fork_map(
                 finally:
                     os._exit(code)
             children.append(pid)
-        for i in parts[0]:
+        while (i := _take(queue)) is not None:
             results[i] = tuple(fn(items[i]))
+    except BaseException:
+        failed = True
+        raise
     finally:
-        unfinished = any(r is None for i, r in enumerate(results) if i in parts[0])
+        os.close(queue)
         for pid in children:
-            if unfinished:  # an error here: do not wait for work that will be thrown away
+            if failed:  # an error here: do not wait for work that will be thrown away
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-    for part in parts[1:]:
-        for i in part:
-            if done(i)[0] == 1:
-                results[i] = tuple(np.array(v) for v in views(i))
-            else:  # the child did not finish this job: do it here
-                results[i] = tuple(fn(items[i]))
-    with contextlib.suppress(BufferError):  # a view still alive: the collector closes it
-        shared.close()
+    for i in range(n):
+        if results[i] is not None:
+            continue
+        if done(i)[0] == 1:  # a child's arrays, used where they lie (no copy)
+            results[i] = tuple(views(i))
+        else:  # a child took this job and did not finish it: do it here
+            results[i] = tuple(fn(items[i]))
     return [r for r in results if r is not None]
