@@ -9,6 +9,10 @@ error handling and input helpers in :mod:`gcgeo.cli.common`.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
+import sys
 from importlib import import_module
 from typing import Any
 
@@ -16,7 +20,7 @@ import click
 
 from .. import __version__
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "main", "run"]
 
 #: name -> (module:attribute, one-line help shown by ``gcgeo --help``), in help order
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -66,3 +70,30 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="gcgeo")
 def main() -> None:
     """gcgeo: 15-minute life-circle reachability for 钢城区 (Gangcheng District)."""
+
+
+def run() -> None:
+    """The ``gcgeo`` console script: :func:`main`, then a quick exit.
+
+    Once the command has finished and Python has done everything it does at exit that a
+    program can see (threads joined, every ``atexit`` handler run: temporary folders
+    removed, files closed), the process ends without tearing the interpreter down:
+    freeing pandas', GDAL's and PROJ's state took about 0.3 s of every run. The exit
+    status is the command's (0, 2 for a refused input, 1 for an error).
+    """
+    status = [1]
+    atexit.register(_leave, status)  # registered first: runs after every other handler
+    try:
+        main()
+        status[0] = 0
+    except SystemExit as exc:
+        code = exc.code
+        status[0] = code if isinstance(code, int) else (0 if code is None else 1)
+        raise
+
+
+def _leave(status: list[int]) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe: nothing left to flush
+            stream.flush()
+    os._exit(status[0])
