@@ -45,7 +45,7 @@ from .coverage import project_points
 from .engine import (
     NodeDistances,
     from_point,
-    node_distances,
+    node_distances_many,
     point_distances,
     point_starts,
     snap_category,
@@ -274,14 +274,13 @@ def prepare_base(
         if POPULATION in origins.columns
         else np.ones(len(origins))
     )
-    fsnaps, nds, odists = [], [], []
-    for cat in categories:
-        fs = snap_category(net, facilities, cat.id, max_snap)
-        nd = node_distances(net, fs, limit=cat.max_distance_m)
-        od = point_distances(net, nd, osnap, fs).distance
-        fsnaps.append(fs)
-        nds.append(nd)
-        odists.append(od)
+    fsnaps = [snap_category(net, facilities, cat.id, max_snap) for cat in categories]
+    nds = node_distances_many(
+        net, [(fs, cat.max_distance_m) for fs, cat in zip(fsnaps, categories, strict=True)]
+    )
+    odists = [
+        point_distances(net, nd, osnap, fs).distance for fs, nd in zip(fsnaps, nds, strict=True)
+    ]
     return LinkBase(list(categories), fsnaps, nds, osnap, odists, w)
 
 
@@ -460,11 +459,13 @@ def full_link_gain(
         return Snap(edge, offset, np.where(edge >= 0, sn.leg, np.inf))
 
     osnap = resnap(base.osnap)
+    fss = [resnap(f) for f in base.fsnap]
+    jobs = [(fs, cat.max_distance_m) for fs, cat in zip(fss, base.categories, strict=True)]
     gains, dists = [], []
-    for j, cat in enumerate(base.categories):
-        fs = resnap(base.fsnap[j])
-        nd = node_distances(new, fs, limit=cat.max_distance_m)
-        d = point_distances(new, nd, osnap, fs).distance
+    for j, (cat, nd) in enumerate(
+        zip(base.categories, node_distances_many(new, jobs), strict=True)
+    ):
+        d = point_distances(new, nd, osnap, fss[j]).distance
         before = base.odist[j] <= cat.max_distance_m
         after = d <= cat.max_distance_m
         gains.append(float(base.weights[after & ~before].sum()))
