@@ -93,6 +93,20 @@ def test_a_failing_child_costs_only_time(failure: str) -> None:
     assert r["pids"] == [r["parent"]]  # the child's jobs were all redone here
 
 
+@pytest.mark.parametrize("refused", ["os.fork", "parallel.mmap.mmap", "os.pipe"])
+def test_a_system_that_refuses_a_fork_a_map_or_a_pipe_means_one_process(refused: str) -> None:
+    r = _run(
+        f"""
+        def no(*a, **k):
+            raise OSError(11, "Resource temporarily unavailable")
+        {refused} = no
+        out = parallel.fork_map(job, list(range(4)), [(np.float64, 5), (np.int64, 3)])
+        print(json.dumps({{"pids": check(out, 4), "parent": parent}}))
+        """
+    )
+    assert r["pids"] == [r["parent"]]
+
+
 def test_an_error_here_kills_the_child_and_is_raised() -> None:
     r = _run(
         """

@@ -12,7 +12,8 @@ would give. Forking is used only where it is safe and pays: on Linux, with at le
 usable cores, two or more jobs, and while this process runs no other Python thread (a
 ``gcgeo serve`` server or a Dask worker keep their threads, so they stay serial). A child
 that fails for any reason (an error, a kill, running out of memory) costs nothing but
-time: its jobs are run again here, and an error then is raised as usual.
+time: its jobs are run again here, and an error then is raised as usual. A fork, pipe or
+shared map the system refuses means fewer workers, down to this process alone.
 """
 
 from __future__ import annotations
@@ -139,7 +140,10 @@ def fork_map(
     specs = [(np.dtype(dt), int(length)) for dt, length in layout]
     offsets = np.cumsum([0] + [-(-dt.itemsize * length // 8) * 8 for dt, length in specs])
     per_job = int(offsets[-1]) + 8  # the arrays, then one "done" flag
-    shared = mmap.mmap(-1, max(per_job * n, 1))  # anonymous and shared with children
+    try:
+        shared = mmap.mmap(-1, max(per_job * n, 1))  # anonymous and shared with children
+    except OSError:  # no memory for it: one process, as without forking
+        return [tuple(fn(it)) for it in items]
 
     def views(i: int) -> list[np.ndarray]:
         base = i * per_job
@@ -152,14 +156,20 @@ def fork_map(
         return np.ndarray((1,), dtype=np.int64, buffer=shared, offset=i * per_job + per_job - 8)
 
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    queue = _queue(np.argsort(-w, kind="stable").tolist())  # heaviest first
+    try:
+        queue = _queue(np.argsort(-w, kind="stable").tolist())  # heaviest first
+    except OSError:  # out of file descriptors
+        return [tuple(fn(it)) for it in items]
     parent = os.getpid()
     children: list[int] = []
     results: list[tuple[np.ndarray, ...] | None] = [None] * n
     failed = False
     try:
         for _ in range(k - 1):
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # no process to be had (limits, memory): fewer workers
+                break
             if pid == 0:  # a child: compute, write, leave without running any cleanup
                 code = 1
                 try:
