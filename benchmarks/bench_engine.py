@@ -539,8 +539,12 @@ def bench_network(
             r["total"],
         )
         if vk != "3000":
+            procs = search_processes(net, len(present))
             tab.add(
-                f"{k}n", f"  ↳ gcgeo `node_distances` only (engine, same runs), {vname}", r["nd"]
+                f"{k}n",
+                f"  ↳ gcgeo's searches only (`node_distances_many`, {procs} process(es); "
+                f"engine, same runs), {vname}",
+                r["nd"],
             )
             keys[vk] = (k, f"{k}n")
     # the whole coverage call, defaults
@@ -919,7 +923,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Mode: {'quick' if quick else 'full'}; times are medians of {repeat} run(s) "
         f"(one run when it takes > {LONG_S:g} s); ratio = method time / time of the gcgeo row named "
-        "(row N: full gcgeo pipeline; row Nn: gcgeo `node_distances` alone)."
+        "(row N: full gcgeo pipeline; row Nn: gcgeo's searches alone, `node_distances_many`)."
     )
     print()
     print(tab.markdown())
