@@ -8,7 +8,6 @@ full multi-source search over all facilities so far.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -299,7 +298,7 @@ def test_hilly_random_adds_removals_and_links_equal_full_recomputation(
         np.testing.assert_allclose(state.points.distance, full.distance, rtol=0, atol=1e-6)
     assert links >= 4
     # slopes matter here: the same network and facilities without them give other walks
-    level = dataclasses.replace(state.net, costs=None)
+    level = state.net.replace(costs=None)
     flat_nodes = node_distances(level, state.sources, limit=LIMIT_M).dist
     both = np.isfinite(flat_nodes) & np.isfinite(state.nodes.dist)
     assert np.abs(flat_nodes[both] - state.nodes.dist[both]).max() > 10.0

@@ -325,3 +325,34 @@ def test_jinan_trunk_roads_kept(tmp_path: Path) -> None:
     assert (no["nodes"], no["edges"]) == (32338, 36842)
     assert (on["nodes"], on["edges"]) == (36095, 41184)
     assert on["nodes_dropped_small_components"] < no["nodes_dropped_small_components"]
+
+
+def test_geometries_are_built_only_when_asked_for(beijing_osm: Path, tmp_path: Path) -> None:
+    """A coverage run reads columns only; the first read of nodes/edges builds the
+    geometries, equal to segments drawn from the node coordinates by hand."""
+    import geopandas as gpd
+
+    from gcgeo.catalogue import load_catalogue
+    from gcgeo.coverage import compute_coverage, grid_origins
+    from gcgeo.study import open_study
+
+    study = open_study(beijing_osm, cache=False)
+    net = study.network
+    cats = load_catalogue().select(["kindergarten", "bus_stop"])
+    compute_coverage(net, study.facilities, cats, grid_origins(net, 200, None, "all"))
+    assert not isinstance(net.node_table, gpd.GeoDataFrame)
+    assert not isinstance(net.edge_table, gpd.GeoDataFrame)
+    edges, nodes = net.edges, net.nodes
+    assert isinstance(edges, gpd.GeoDataFrame) and edges.crs == net.crs == nodes.crs
+    assert list(edges.columns)[-1] == "geometry" and len(edges) == net.n_edges
+    for i in (0, len(edges) // 2, len(edges) - 1):
+        u, v = int(edges["u"].iloc[i]), int(edges["v"].iloc[i])
+        ax, ay = nodes["x"].iloc[u], nodes["y"].iloc[u]
+        bx, by = nodes["x"].iloc[v], nodes["y"].iloc[v]
+        assert edges.geometry.iloc[i].equals_exact(shapely.LineString([(ax, ay), (bx, by)]), 0)
+        assert nodes.geometry.iloc[u].equals_exact(shapely.Point(ax, ay), 0)
+    assert net.edges is edges  # built once
+    copy = net.replace(report={})
+    assert copy.n_edges == net.n_edges and copy.edge_table is net.edge_table
+    with pytest.raises(TypeError, match="no part"):
+        net.replace(colour="red")

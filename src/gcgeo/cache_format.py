@@ -32,6 +32,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from .network import StreetNetwork
@@ -140,6 +141,12 @@ def _crs_text(crs: Any) -> str | None:
     return None if crs is None else str(crs.srs)
 
 
+def _frame_crs(frame: Any, crs: str) -> pyproj.CRS:
+    """A frame's own CRS, or the network's for a frame whose geometry is not built yet."""
+    own = getattr(frame, "crs", None) if isinstance(frame, gpd.GeoDataFrame) else None
+    return own if own is not None else pyproj.CRS.from_user_input(crs)
+
+
 def _numeric(name: str, values: Any) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.dtype.kind not in _NUMERIC_KINDS:
@@ -205,20 +212,21 @@ def encode_frames(
         A column holds something this format cannot restore exactly.
     """
     arrays: dict[str, np.ndarray] = {}
+    nodes, edges = net.node_table, net.edge_table  # the columns: no geometry is needed
     for c in _NODE_COLS:
-        arrays[f"nodes_{c}"] = _numeric(f"nodes.{c}", net.nodes[c].to_numpy())
+        arrays[f"nodes_{c}"] = _numeric(f"nodes.{c}", nodes[c].to_numpy())
     for c in _EDGE_NUM_COLS:
-        arrays[f"edges_{c}"] = _numeric(f"edges.{c}", net.edges[c].to_numpy())
+        arrays[f"edges_{c}"] = _numeric(f"edges.{c}", edges[c].to_numpy())
     arrays["fac_wkb"], arrays["fac_wkb_offsets"] = _pack_wkb(facilities.geometry.array)
     residential = None
     if net.residential is not None:
         arrays["res_wkb"], arrays["res_wkb_offsets"] = _pack_wkb(net.residential.array)
         residential = {"crs": _crs_text(net.residential.crs)}
     tables: dict[str, Any] = {
-        "nodes": {"crs": _crs_text(net.nodes.crs)},
+        "nodes": {"crs": _crs_text(_frame_crs(nodes, net.crs))},
         "edges": {
-            "crs": _crs_text(net.edges.crs),
-            "columns": {c: _encode_strings(f"edges.{c}", net.edges[c]) for c in _EDGE_STR_COLS},
+            "crs": _crs_text(_frame_crs(edges, net.crs)),
+            "columns": {c: _encode_strings(f"edges.{c}", edges[c]) for c in _EDGE_STR_COLS},
         },
         "facilities": {
             "crs": _crs_text(facilities.crs),
@@ -327,6 +335,16 @@ def _get(doc: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     return doc[key]
 
 
+def _same_crs(text: str | None, crs: Any) -> bool:
+    """Whether a stored CRS text names the network's CRS (unreadable text: no)."""
+    if text is None or not isinstance(crs, str):
+        return False
+    try:
+        return pyproj.CRS.from_user_input(text) == pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        return False
+
+
 def _crs_field(doc: Any, where: str) -> str | None:
     if not isinstance(doc, dict) or "crs" not in doc or not isinstance(doc["crs"], str | None):
         raise BadEntry(f"{where}.crs is missing or malformed")
@@ -404,11 +422,11 @@ def _rebuild(
     if set(edge_str) != set(_EDGE_STR_COLS) or set(fac_str) != set(_FAC_COLS):
         raise BadEntry(f"{TABLES_FILE} lists the wrong text columns")
 
-    x, y = arrays["nodes_x"], arrays["nodes_y"]
-    nodes = gpd.GeoDataFrame(
-        {c: arrays[f"nodes_{c}"] for c in _NODE_COLS}, geometry=shapely.points(x, y), crs=nodes_crs
-    )
-    coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
+    edges_crs = _crs_field(edges_doc, "edges")
+    if not (_same_crs(nodes_crs, manifest["crs"]) and _same_crs(edges_crs, manifest["crs"])):
+        raise BadEntry(f"{TABLES_FILE}: the nodes' or edges' CRS is not the network's")
+    # plain frames: the network builds their geometries only if they are asked for
+    nodes = pd.DataFrame({c: arrays[f"nodes_{c}"] for c in _NODE_COLS})
     cols: dict[str, Any] = {
         "u": u,
         "v": v,
@@ -418,9 +436,7 @@ def _rebuild(
     for c in _EDGE_STR_COLS:
         cols[c] = _decode_strings(edge_str[c], m, f"edges.{c}")
     cols["private"] = arrays["edges_private"]
-    edges = gpd.GeoDataFrame(
-        cols, geometry=shapely.linestrings(coords), crs=_crs_field(edges_doc, "edges")
-    )
+    edges = pd.DataFrame(cols)
     residential = None
     if res_doc is not None:
         geoms = _unpack_wkb(arrays["res_wkb"], arrays["res_wkb_offsets"], "residential")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -93,14 +92,13 @@ def _check_projected(crs: str) -> pyproj.CRS:
     return c
 
 
-@dataclass
 class StreetNetwork:
     """A walkable street network in a projected CRS (metres).
 
     Attributes
     ----------
     nodes : GeoDataFrame
-        Index ``0..n-1``; columns ``osmid``, ``x``, ``y``, ``lon``, ``lat``.
+        Index ``0..n-1``; columns ``osmid``, ``x``, ``y``, ``lon``, ``lat`` and a Point.
     edges : GeoDataFrame
         One straight segment per row: ``u``, ``v`` (node indices), ``length``
         (m), ``way_id``, ``highway``, ``name``, ``access``, ``foot``,
@@ -113,35 +111,107 @@ class StreetNetwork:
     costs : EdgeCosts, optional
         Walking cost of each segment per direction, from a DEM
         (:func:`gcgeo.terrain.apply_dem`); ``None``: every walk costs its length both ways.
+
+    ``nodes`` and ``edges`` may be given as plain DataFrames of those columns: their
+    geometries (made from ``x``/``y``) are then built the first time :attr:`nodes` or
+    :attr:`edges` is read. The search, snapping and caching read the columns alone
+    (:attr:`node_table`, :attr:`edge_table`), so a ``gcgeo coverage`` run never pays
+    the ~0.2 s GEOS takes per 150k segments.
     """
 
-    nodes: gpd.GeoDataFrame
-    edges: gpd.GeoDataFrame
-    crs: str
-    report: dict[str, Any] = field(default_factory=dict)
-    residential: gpd.GeoSeries | None = None
-    costs: EdgeCosts | None = None
+    def __init__(
+        self,
+        nodes: pd.DataFrame,
+        edges: pd.DataFrame,
+        crs: str,
+        report: dict[str, Any] | None = None,
+        residential: gpd.GeoSeries | None = None,
+        costs: EdgeCosts | None = None,
+    ) -> None:
+        self._nodes = nodes
+        self._edges = edges
+        self.crs = crs
+        self.report: dict[str, Any] = {} if report is None else report
+        self.residential = residential
+        self.costs = costs
+
+    def __repr__(self) -> str:
+        return (
+            f"StreetNetwork({self.n_nodes:,} nodes, {self.n_edges:,} edges, crs={self.crs!r}, "
+            f"slopes={'yes' if self.costs is not None else 'no'})"
+        )
+
+    def replace(self, **changes: Any) -> StreetNetwork:
+        """A new network with some of its parts replaced (``costs=...``); the rest shared."""
+        parts: dict[str, Any] = {
+            "nodes": self._nodes,
+            "edges": self._edges,
+            "crs": self.crs,
+            "report": self.report,
+            "residential": self.residential,
+            "costs": self.costs,
+        }
+        unknown = set(changes) - set(parts)
+        if unknown:
+            raise TypeError(f"StreetNetwork has no part {sorted(unknown)}")
+        return StreetNetwork(**{**parts, **changes})
+
+    @property
+    def node_table(self) -> pd.DataFrame:
+        """The node columns, with or without the geometry (never builds it)."""
+        return self._nodes
+
+    @property
+    def edge_table(self) -> pd.DataFrame:
+        """The segment columns, with or without the geometry (never builds it)."""
+        return self._edges
+
+    @property
+    def nodes(self) -> gpd.GeoDataFrame:
+        """The nodes as a GeoDataFrame (Points built on first use)."""
+        if not isinstance(self._nodes, gpd.GeoDataFrame):
+            xy = self.xy
+            self._nodes = gpd.GeoDataFrame(
+                self._nodes, geometry=shapely.points(xy[:, 0], xy[:, 1]), crs=self.crs
+            )
+        return self._nodes
+
+    @property
+    def edges(self) -> gpd.GeoDataFrame:
+        """The segments as a GeoDataFrame (2-point LineStrings built on first use)."""
+        if not isinstance(self._edges, gpd.GeoDataFrame):
+            xy = self.xy
+            coords = np.stack([xy[self.edge_u], xy[self.edge_v]], axis=1)
+            self._edges = gpd.GeoDataFrame(
+                self._edges, geometry=shapely.linestrings(coords), crs=self.crs
+            )
+        return self._edges
+
+    @property
+    def n_edges(self) -> int:
+        return len(self._edges)
 
     @property
     def n_nodes(self) -> int:
-        return len(self.nodes)
+        return len(self._nodes)
 
     @cached_property
     def xy(self) -> np.ndarray:
         """Node coordinates, shape (n, 2)."""
-        return np.column_stack([self.nodes["x"].to_numpy(), self.nodes["y"].to_numpy()])
+        t = self._nodes
+        return np.column_stack([t["x"].to_numpy(dtype=float), t["y"].to_numpy(dtype=float)])
 
     @cached_property
     def edge_u(self) -> np.ndarray:
-        return self.edges["u"].to_numpy(dtype=np.int64)
+        return self._edges["u"].to_numpy(dtype=np.int64)
 
     @cached_property
     def edge_v(self) -> np.ndarray:
-        return self.edges["v"].to_numpy(dtype=np.int64)
+        return self._edges["v"].to_numpy(dtype=np.int64)
 
     @cached_property
     def edge_length(self) -> np.ndarray:
-        return self.edges["length"].to_numpy(dtype=float)
+        return self._edges["length"].to_numpy(dtype=float)
 
     @cached_property
     def graph(self) -> sp.csr_matrix:
@@ -183,9 +253,7 @@ class StreetNetwork:
         metres, for questions of geometry such as a dead end's detour."""
         if self.costs is None:
             return self
-        import dataclasses
-
-        return dataclasses.replace(self, costs=None)
+        return self.replace(costs=None)
 
     @cached_property
     def reversed(self) -> StreetNetwork:
@@ -194,9 +262,7 @@ class StreetNetwork:
         are the sources (``gcgeo suggest`` measures walks from homes to candidate sites)."""
         if self.costs is None:
             return self
-        import dataclasses
-
-        return dataclasses.replace(self, costs=self.costs.reversed())
+        return self.replace(costs=self.costs.reversed())
 
     @cached_property
     def contraction(self) -> Contraction:
@@ -386,11 +452,8 @@ def build_network(
     length = length[edge_keep]
     osmids, lon, lat, x, y = (a[node_keep] for a in (osmids, lon, lat, x, y))
 
-    nodes = gpd.GeoDataFrame(
-        {"osmid": osmids, "x": x, "y": y, "lon": lon, "lat": lat},
-        geometry=shapely.points(x, y),
-        crs=crs,
-    )
+    # plain frames: StreetNetwork builds the geometries only if they are asked for
+    nodes = pd.DataFrame({"osmid": osmids, "x": x, "y": y, "lon": lon, "lat": lat})
     ways = osm.ways
     # the tags of the kept ways, each read once, then spread over their segments
     cols = ("highway", "name", "access", "foot", "sidewalk")
@@ -400,8 +463,7 @@ def build_network(
     tag_cols = {c: table[at, j + 1] for j, c in enumerate(cols)}
     way_ids = table[at, 0].astype(np.int64)
     private = way_private[way_idx]
-    coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
-    edges = gpd.GeoDataFrame(
+    edges = pd.DataFrame(
         {
             "u": u,
             "v": v,
@@ -409,9 +471,7 @@ def build_network(
             "way_id": way_ids,
             **tag_cols,
             "private": private,
-        },
-        geometry=shapely.linestrings(coords),
-        crs=crs,
+        }
     )
     report["nodes"] = int(len(nodes))
     report["edges"] = int(len(edges))
@@ -462,14 +522,9 @@ def from_arrays(
     hw = np.asarray(highway, dtype=object)
     hw = np.full(m, highway, dtype=object) if hw.ndim == 0 else hw[keep]
     length = np.hypot(x[u] - x[v], y[u] - y[v])
-    nodes = gpd.GeoDataFrame(
-        {"osmid": osmid, "x": x, "y": y, "lon": lon, "lat": lat},
-        geometry=shapely.points(x, y),
-        crs=crs,
-    )
+    nodes = pd.DataFrame({"osmid": osmid, "x": x, "y": y, "lon": lon, "lat": lat})
     none = np.full(m, None, dtype=object)
-    coords = np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
-    edges = gpd.GeoDataFrame(
+    edges = pd.DataFrame(
         {
             "u": u,
             "v": v,
@@ -479,9 +534,7 @@ def from_arrays(
             # all missing, with the string dtype pandas gives build_network's tag columns
             **{c: pd.Series(none, dtype="str") for c in ("name", "access", "foot", "sidewalk")},
             "private": np.zeros(m, dtype=bool),
-        },
-        geometry=shapely.linestrings(coords),
-        crs=crs,
+        }
     )
     report: dict[str, Any] = {
         "source_file": None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
 from . import settings
 from ._errors import InputError
@@ -117,11 +116,12 @@ def _nearest_edges(
     nearest edge has a piece whose midpoint lies within ``d + chunk / 2`` of the
     point (``d`` = best exact distance among candidates), so when the k-th
     candidate lies farther than that, the answer is certain. The few points
-    without that certificate go to the STRtree. Equidistant edges: the lowest
-    row wins.
+    without that certificate take every piece within that radius (a ball query
+    on the same tree), so no segment geometry is needed. Equidistant edges: the
+    lowest row wins.
     """
     n = len(xy)
-    if n == 0 or len(net.edges) == 0:
+    if n == 0 or net.n_edges == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     tree, piece_edge, chunk, seg = net.snap_index
     bound = max_snap + chunk / 2
@@ -149,18 +149,22 @@ def _nearest_edges(
         if len(todo) == 0 or k == len(piece_edge):
             break
     if len(todo) and k < len(piece_edge):
-        (qi, ti), dist = net.edge_tree.query_nearest(
-            shapely.points(xy[todo]), max_distance=max_snap, return_distance=True, all_matches=True
-        )
+        # still uncertain (many short pieces near the point): every piece whose midpoint
+        # lies within d + chunk / 2, where the nearest edge must have one
+        radius = np.minimum(best_d[todo] + chunk / 2, bound)
+        balls = tree.query_ball_point(xy[todo], radius, workers=-1)
+        cnt = np.fromiter((len(b) for b in balls), dtype=np.int64, count=len(balls))
+        owner = np.repeat(np.arange(len(todo)), cnt)
+        cand = piece_edge[np.concatenate(balls).astype(np.int64)] if cnt.sum() else owner
+        p = xy[todo[owner]]
+        d = _seg_dist(p[:, 0], p[:, 1], seg[cand])
+        order = np.lexsort((cand, d, owner))  # per point: nearest, then lowest row
+        owner, cand, d = owner[order], cand[order], d[order]
+        first = np.ones(len(owner), dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
         best_e[todo] = -1
         best_d[todo] = np.inf
-        # several equidistant edges per point: the lowest row
-        order = np.lexsort((ti, qi))
-        qi, ti = qi[order], ti[order]
-        first = np.ones(len(qi), dtype=bool)
-        first[1:] = qi[1:] != qi[:-1]
-        best_e[todo[qi[first]]] = ti[first]
-        p = xy[todo[qi[first]]]
-        best_d[todo[qi[first]]] = _seg_dist(p[:, 0], p[:, 1], seg[ti[first]])
+        best_e[todo[owner[first]]] = cand[first]
+        best_d[todo[owner[first]]] = d[first]
     hit = (best_e >= 0) & (best_d <= max_snap)
     return np.flatnonzero(hit), best_e[hit]

@@ -549,14 +549,14 @@ def apply_dem(
     z = sample_dem(files, points[:, 0], points[:, 1], net.crs)
     missing = int(np.isnan(z).sum())
     if len(z) and missing > settings.DEM_MAX_MISSING * len(z):
-        lon, lat = net.nodes["lon"].to_numpy(), net.nodes["lat"].to_numpy()
+        lon, lat = net.node_table["lon"].to_numpy(), net.node_table["lat"].to_numpy()
         raise InputError(
             f"The DEM {', '.join(map(repr, files))} has no elevation for {missing} of "
             f"{len(z)} street samples ({missing / len(z):.0%}); give tiles covering lon "
             f"{lon.min():.3f}–{lon.max():.3f}, lat {lat.min():.3f}–{lat.max():.3f} (several "
             "--dem files may be given)."
         )
-    steps = (net.edges["highway"].astype(str) == "steps").to_numpy()
+    steps = (net.edge_table["highway"].astype(str) == "steps").to_numpy()
     costs = dataclasses.replace(
         edge_costs(net.edge_length, pieces, ptr, z, function, steps), files=tuple(files), step=step
     )
@@ -575,4 +575,4 @@ def apply_dem(
         "steps_segments": int(steps.sum()),
         "source": "DEM given by the user; grades sampled by gcgeo",
     }
-    return dataclasses.replace(net, costs=None if function == "flat" else costs), meta
+    return net.replace(costs=None if function == "flat" else costs), meta

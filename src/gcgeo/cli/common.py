@@ -325,7 +325,7 @@ def coverage_with_areas(
         raise
     net = study.network
     if boundary is not None:
-        lon, lat = net.nodes["lon"].to_numpy(), net.nodes["lat"].to_numpy()
+        lon, lat = net.node_table["lon"].to_numpy(), net.node_table["lat"].to_numpy()
         _check_osm_covers_boundary(study_args.osm_path, lon, lat, boundary)
     step("laying out origins")
     origins = make_origins(origin_args, net, boundary, layer, study_args.max_snap)
@@ -343,7 +343,7 @@ def coverage_with_areas(
     summary = result.summary.assign(origin_rule=rule)
     located = result.origins.join(assign_areas(result.origins, layers_dir))
     if not located[list(AREA_COLUMNS.values())].notna().to_numpy().any():
-        lon, lat = net.nodes["lon"], net.nodes["lat"]
+        lon, lat = net.node_table["lon"], net.node_table["lat"]
         where = "--layers" if layers_dir else "the district"
         raise InputError(
             f"None of the {len(located)} origins lies in a zone, wing or renewal area of "
