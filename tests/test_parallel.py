@@ -34,6 +34,11 @@ def check(out, n):
     for i, (a, p) in enumerate(out):
         assert np.array_equal(a, np.full(5, i * 1.5)), (i, a)
     return sorted({int(p[0]) for _, p in out})
+forks = []  # every fork made from here on
+_real_fork = os.fork
+def _counted_fork():
+    forks.append(1)
+    return _real_fork()
 """
 
 
@@ -150,15 +155,10 @@ def test_node_distances_many_equals_one_search_at_a_time() -> None:
         for k, lim in ((3, 800.0), (20, 1500.0), (1, np.inf), (8, 300.0), (0, 1000.0)):
             xy = np.column_stack([rng.uniform(0, 5300, k) + 500000, rng.uniform(0, 5300, k) + 4000000])
             jobs.append((snap_points(net, xy, 300), lim))
-        forks = []
-        real = os.fork
-        def counted():
-            forks.append(1)
-            return real()
-        os.fork = counted
+        os.fork = _counted_fork
         settings.SEARCH_FORK_MIN_NODES = 0
         many = node_distances_many(net, jobs)
-        os.fork = real
+        os.fork = _real_fork
         one = [node_distances(net, s, limit=lim) for s, lim in jobs]
         same = all(
             np.array_equal(a.dist, b.dist) and np.array_equal(a.source, b.source) and a.limit == b.limit
@@ -184,12 +184,7 @@ def test_coverage_on_two_cores_writes_the_same_files(tmp_path: Path) -> None:
             f"""
             settings.SEARCH_PROCESSES = {procs}
             settings.SEARCH_FORK_MIN_NODES = 0
-            forks = []
-            real = os.fork
-            def counted():
-                forks.append(1)
-                return real()
-            os.fork = counted
+            os.fork = _counted_fork
             from gcgeo.cli import main
             try:
                 main(["coverage", "--osm", {str(osm)!r}, "--out", {str(out)!r}, "--no-cache"])
