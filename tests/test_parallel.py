@@ -55,12 +55,13 @@ def _run(body: str) -> dict:
 def test_jobs_are_shared_with_a_child_and_come_back_in_order() -> None:
     r = _run(
         """
-        out = parallel.fork_map(job, list(range(7)), [(np.float64, 5), (np.int64, 3)])
+        used = {}
+        out = parallel.fork_map(job, list(range(7)), [(np.float64, 5), (np.int64, 3)], report=used)
         pids = check(out, 7)
-        print(json.dumps({"k": parallel.processes(7), "pids": pids, "parent": parent}))
+        print(json.dumps({"k": parallel.processes(7), "pids": pids, "parent": parent, "used": used}))
         """
     )
-    assert r["k"] == 2
+    assert r["k"] == 2 and r["used"] == {"processes": 2}
     assert r["parent"] in r["pids"] and len(r["pids"]) == 2  # both processes did some jobs
 
 
@@ -105,11 +106,12 @@ def test_a_system_that_refuses_a_fork_a_map_or_a_pipe_means_one_process(refused:
         def no(*a, **k):
             raise OSError(11, "Resource temporarily unavailable")
         {refused} = no
-        out = parallel.fork_map(job, list(range(4)), [(np.float64, 5), (np.int64, 3)])
-        print(json.dumps({{"pids": check(out, 4), "parent": parent}}))
+        used = {{}}
+        out = parallel.fork_map(job, list(range(4)), [(np.float64, 5), (np.int64, 3)], report=used)
+        print(json.dumps({{"pids": check(out, 4), "parent": parent, "used": used}}))
         """
     )
-    assert r["pids"] == [r["parent"]]
+    assert r["pids"] == [r["parent"]] and r["used"] == {"processes": 1}  # said truly
 
 
 def test_an_error_here_kills_the_child_and_is_raised() -> None:

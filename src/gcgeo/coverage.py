@@ -38,7 +38,6 @@ from .engine import (
     node_distances,
     node_distances_many,
     point_distances,
-    search_processes,
 )
 from .network import StreetNetwork, area_in_crs
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
@@ -302,14 +301,18 @@ class CoverageResult:
 
 
 def _searches(
-    net: StreetNetwork, jobs: list[tuple[Snap, float]], timings: dict[str, float]
+    net: StreetNetwork,
+    jobs: list[tuple[Snap, float]],
+    timings: dict[str, float],
+    report: dict[str, int],
 ) -> Iterator[NodeDistances]:
     """Each job's node distances, searched on two cores a few jobs at a time (so at most
-    ~256 MB of node distances are held at once); adds its time to ``timings["search"]``."""
+    ~256 MB of node distances are held at once); adds its time to ``timings["search"]``
+    and the processes used to ``report``."""
     chunk = max(2, 2**28 // (16 * max(net.n_nodes, 1)))
     for a in range(0, len(jobs), chunk):
         t = time.perf_counter()
-        done = node_distances_many(net, jobs[a : a + chunk])
+        done = node_distances_many(net, jobs[a : a + chunk], report=report)
         timings["search"] += time.perf_counter() - t
         yield from done
 
@@ -377,7 +380,8 @@ def compute_coverage(
         for cat, sel in zip(categories, sels, strict=True)
     ]
     timings["search"] = time.perf_counter() - t_search
-    searches = _searches(net, jobs, timings)
+    used: dict[str, int] = {}
+    searches = _searches(net, jobs, timings, used)
     for cat, sel, (sub_snap, cat_limit), nd in zip(categories, sels, jobs, searches, strict=True):
         t_cat = time.perf_counter()
         pdist = point_distances(net, nd, osnap, sub_snap)
@@ -431,7 +435,7 @@ def compute_coverage(
         #: multi-source search and origin distances (s)
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
         #: processes the categories' searches ran on (gcgeo.parallel)
-        "search_processes": search_processes(net, len(jobs)),
+        "search_processes": used.get("processes", 1),
         "origin_rule": rule,
         "origin_rule_text": ORIGIN_RULES.get(rule, rule),
         "origins": len(out),

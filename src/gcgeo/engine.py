@@ -289,6 +289,7 @@ def node_distances_many(
     jobs: Sequence[tuple[Snap, float]],
     *,
     contracted: bool = True,
+    report: dict[str, int] | None = None,
 ) -> list[NodeDistances]:
     """:func:`node_distances` for several source sets (one per category), on several cores.
 
@@ -304,6 +305,8 @@ def node_distances_many(
         Each category's snapped sources and search limit (m).
     contracted : bool
         As for :func:`node_distances`.
+    report : dict, optional
+        Receives ``processes``: how many processes the searches really ran on.
 
     Returns
     -------
@@ -311,6 +314,8 @@ def node_distances_many(
         In the order of ``jobs``.
     """
     if search_processes(net, len(jobs)) == 1:
+        if report is not None:
+            report["processes"] = max(report.get("processes", 0), 1)
         return [node_distances(net, s, limit=lim, contracted=contracted) for s, lim in jobs]
     # built once here and inherited by the workers, not once in each of them
     net.contraction if contracted else net.search_graph  # noqa: B018
@@ -321,7 +326,7 @@ def node_distances_many(
 
     n = net.n_nodes
     weights = [min(float(lim), 1e9) for _s, lim in jobs]  # a farther limit reaches more nodes
-    out = fork_map(one, list(jobs), [(np.float64, n), (np.int64, n)], weights)
+    out = fork_map(one, list(jobs), [(np.float64, n), (np.int64, n)], weights, report)
     return [NodeDistances(d, src, lim) for (d, src), (_s, lim) in zip(out, jobs, strict=True)]
 
 

@@ -81,6 +81,11 @@ def _take(r: int) -> int | None:
     return int.from_bytes(b, "little", signed=True) if len(b) == 4 else None
 
 
+def _note(report: dict[str, int] | None, k: int) -> None:
+    if report is not None:
+        report["processes"] = max(report.get("processes", 0), k)
+
+
 def _die_with_parent(parent: int) -> None:
     """Ask Linux to kill this child when its parent ends (best effort)."""
     try:
@@ -99,6 +104,7 @@ def fork_map(
     items: Sequence[T],
     layout: Layout,
     weights: Sequence[float] | None = None,
+    report: dict[str, int] | None = None,
 ) -> list[tuple[np.ndarray, ...]]:
     """``[tuple(fn(item)) for item in items]``, shared with forked processes where it pays.
 
@@ -113,6 +119,9 @@ def fork_map(
         What each job returns, e.g. ``[(np.float64, n), (np.int64, n)]``.
     weights : sequence of float, optional
         Rough cost of each job, to balance the processes (default: equal).
+    report : dict, optional
+        Receives ``processes``: how many processes ran jobs (this one and the workers
+        that could be forked), the largest over calls that share the dict.
 
     Returns
     -------
@@ -123,6 +132,7 @@ def fork_map(
     """
     n = len(items)
     k = processes(n)
+    _note(report, 1)
     if k == 1:
         return [tuple(fn(it)) for it in items]
     if n > _MAX_QUEUE:  # the queue is written before anyone reads it: one pipe buffer
@@ -135,6 +145,7 @@ def fork_map(
                 items[a : a + _MAX_QUEUE],
                 layout,
                 None if weights is None else w[a : a + _MAX_QUEUE],
+                report,
             )
         ]
     specs = [(np.dtype(dt), int(length)) for dt, length in layout]
@@ -189,6 +200,7 @@ def fork_map(
                 finally:
                     os._exit(code)
             children.append(pid)
+        _note(report, 1 + len(children))
         while (i := _take(queue)) is not None:
             results[i] = tuple(fn(items[i]))
     except BaseException:
