@@ -146,3 +146,18 @@ def test_full_temporary_folder_is_one_sentence(boundary: gpd.GeoDataFrame, monke
     monkeypatch.setattr(osm, "cut_extract", full_numpy)
     with pytest.raises(OutputError, match="TMPDIR"):
         read_osm(HELSINKI, clip=clip_polygon(boundary, 200.0))
+
+
+def test_full_temporary_folder_while_reading_is_one_sentence(monkeypatch) -> None:
+    """The first pass writes libosmium's node index and the way-node file to the temporary
+    folder: a full disk there is named, with the fix, not called a broken file."""
+    import gcgeo.osm as osm
+    from gcgeo._errors import OutputError
+
+    def full(*args, **kwargs):
+        raise RuntimeError("Write failed: No space left on device")
+
+    monkeypatch.setattr(osm, "first_pass", full)
+    with pytest.raises(OutputError, match="TMPDIR") as info:
+        read_osm(HELSINKI)
+    assert "temporary space" in str(info.value) and "truncated" not in str(info.value)

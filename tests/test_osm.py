@@ -113,17 +113,20 @@ def test_error_is_also_a_value_error(tmp_path: Path) -> None:
         read_osm(tmp_path / "absent.osm")
 
 
-@pytest.mark.parametrize("small", [True, False])
+@pytest.mark.parametrize("small,block", [(True, 20_000), (False, 20_000), (False, 1), (True, 2)])
 def test_way_nodes_gathered_in_libosmium_equal_reading_each_node(
-    tmp_path: Path, small: bool
+    tmp_path: Path, small: bool, block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The way triples (ref, x, y) come from libosmium's OPL writer and WKB factory; they
     equal pyosmium's node-by-node values on every kind of way, including those the
-    factory refuses (missing node, latitude out of range, one node, no node)."""
+    factory refuses (missing node, latitude out of range, one node, no node), however
+    the coordinates are parsed in blocks."""
     import numpy as np
     import osmium
 
     from gcgeo.osm_stream import first_pass
+
+    monkeypatch.setattr("gcgeo.osm_stream._WKB_BLOCK", block)
 
     xml = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6">

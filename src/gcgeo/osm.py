@@ -318,6 +318,12 @@ def _read(
             return None
         data = _assemble(raw, source, name)
     except RuntimeError as exc:
+        if "No space left" in str(exc):  # libosmium's node index or way-node file
+            raise OutputError(
+                f"Reading {name!r} needs temporary space (about 3 times the file's size) in "
+                f"{tempfile.gettempdir()!r}, which ran out ({exc}); free space there or set "
+                "TMPDIR to a folder with room."
+            ) from exc
         if "twice in input" in str(exc):
             raise OSMFileError(
                 f"OSM file {name!r} holds the same object id twice ({exc}); remove the "

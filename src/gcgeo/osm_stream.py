@@ -77,6 +77,8 @@ WAY_TAGS = (
     "motorroad",
 )
 
+#: Ways whose WKB is parsed into coordinates at a time (bounds the bytes held).
+_WKB_BLOCK = 20_000
 #: a record of libosmium's sparse_file_array: uint64 id, int32 x, int32 y
 _NODE_RECORD = np.dtype([("id", "<u8"), ("x", "<i4"), ("y", "<i4")])
 
@@ -244,7 +246,8 @@ class _WayNodes:
     """(ref, x, y) of every node of the highway ways, gathered in libosmium, not Python.
 
     Per way, the OPL writer stores the node ids (a line of text in ``path``) and the WKB
-    factory gives the coordinates (doubles, exactly libosmium's ``x / 1e7``). A way the
+    factory gives the coordinates (doubles, exactly libosmium's ``x / 1e7``), parsed in
+    blocks of :data:`_WKB_BLOCK` ways so memory stays at the arrays' own size. A way the
     factory refuses (a missing node, a coordinate out of range, a single node) is read
     node by node instead, so the triples are the same as reading every way that way.
     """
@@ -257,42 +260,52 @@ class _WayNodes:
         self._wkb = osmium.geom.WKBFactory()
         self._all = osmium.geom.use_nodes.ALL
         self._error = osmium.InvalidLocationError
-        self._lines: list[bytes | None] = []
+        self._pending: list[bytes] = []
+        self._coords: list[np.ndarray] = []
+        self._fast: list[bool] = []
         self._slow: dict[int, list[int]] = {}
 
     def add(self, way: Any) -> int:
         """Take one way; returns its number of nodes."""
-        i = len(self._lines)
+        i = len(self._fast)
         self._writer.add_way(way)
         try:
-            self._lines.append(bytes.fromhex(self._wkb.create_linestring(way, self._all)))
+            self._pending.append(bytes.fromhex(self._wkb.create_linestring(way, self._all)))
+            self._fast.append(True)
         except (self._error, RuntimeError):  # undefined or invalid location, < 2 nodes
-            self._lines.append(None)
+            self._fast.append(False)
             self._slow[i] = [v for n in way.nodes for v in (n.ref, n.location.x, n.location.y)]
+        if len(self._pending) >= _WKB_BLOCK:
+            self._flush()
         return len(way.nodes)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._coords.append(shapely.get_coordinates(shapely.from_wkb(self._pending)))
+            self._pending = []
 
     def triples(self, lengths: list[int]) -> np.ndarray:
         """The flat int64 ``ref, x, y, ref, x, y, ...`` of every way taken, in order."""
         self._writer.close()
+        self._flush()
         counts = np.asarray(lengths, dtype=np.int64)
         out = np.empty((int(counts.sum()), 3), dtype=np.int64)
         if len(out) == 0:
             return out.ravel()
         # node ids: each OPL line ends with " N" and the comma-separated "n<id>" list
-        # (tags come before it, with spaces and commas escaped)
+        # (tags come before it, with spaces and commas escaped); numpy parses the digits
         lines = self._path.read_bytes().splitlines()
-        parts = [line.rpartition(b" N")[2] for line in lines]
-        ids = b",".join(p for p in parts if p).replace(b"n", b"").split(b",")
-        fast = [w for w in self._lines if w is not None]
-        coords = shapely.get_coordinates(shapely.from_wkb(fast)) if fast else np.zeros((0, 2))
-        ok = np.array([w is not None for w in self._lines], dtype=bool)
+        refs = b",".join(p for p in (line.rpartition(b" N")[2] for line in lines) if p)
+        ids = np.fromstring(refs.replace(b"n", b"").decode("ascii"), dtype=np.int64, sep=",")
+        coords = np.concatenate(self._coords) if self._coords else np.zeros((0, 2))
+        ok = np.array(self._fast, dtype=bool)
         if len(lines) != len(counts) or len(ids) != len(out) or len(coords) != counts[ok].sum():
             raise OSMFileError(
                 f"libosmium wrote {len(lines)} ways with {len(ids)} nodes and {len(coords)} "
                 f"coordinates for {len(counts)} ways with {len(out)} nodes; please report this "
                 "file to gcgeo's maintainers."
             )
-        out[:, 0] = np.array(ids, dtype=np.bytes_).astype(np.int64)
+        out[:, 0] = ids
         start = np.cumsum(counts) - counts
         c = counts[ok]
         rows = np.repeat(start[ok] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
