@@ -14,7 +14,7 @@ from drawn import X0, Y0
 from gcgeo._errors import InputError
 from gcgeo.engine import from_point, node_distances, point_distances, to_point
 from gcgeo.network import StreetNetwork, from_arrays
-from gcgeo.snap import snap_points
+from gcgeo.snap import Snap, snap_points
 from gcgeo.terrain import apply_dem, edge_costs, piece_samples, sample_dem, speed_factor
 
 rasterio = pytest.importorskip("rasterio")
@@ -191,6 +191,14 @@ def test_steps_get_their_own_speed(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- random hilly towns
 
 
+def _scatter(net: StreetNetwork, rng: np.random.Generator, k: int) -> Snap:
+    """``k`` points drawn uniformly over the network's bounds, snapped within 500 m."""
+    b = net.bounds
+    return snap_points(
+        net, np.column_stack([rng.uniform(b[0], b[2], k), rng.uniform(b[1], b[3], k)]), 500
+    )
+
+
 def _hilly_town(seed: int, tmp_path: Path) -> tuple[StreetNetwork, StreetNetwork]:
     from test_contract import random_town
 
@@ -246,12 +254,9 @@ def test_random_hilly_towns_equal_networkx_directed(seed: int, tmp_path: Path) -
     flat, net = _hilly_town(seed, tmp_path)
     assert not np.allclose(net.costs.fwd, net.costs.bwd)  # the town is really hilly
     rng = np.random.default_rng(50 + seed)
-    b = net.bounds
     for k in (1, 5, 30):
-        fac = snap_points(
-            net, np.column_stack([rng.uniform(b[0], b[2], k), rng.uniform(b[1], b[3], k)]), 500
-        )
-        org = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 60), rng.uniform(b[1], b[3], 60)]), 500)  # fmt: skip
+        fac = _scatter(net, rng, k)
+        org = _scatter(net, rng, 60)
         ref_nodes, ref_org = _reference(net, fac, org, np.inf)
         got = node_distances(net, fac)
         full = node_distances(net, fac, contracted=False)
@@ -371,9 +376,8 @@ def test_suggest_matrix_on_slopes_is_walks_from_origins(tmp_path: Path) -> None:
 
     _flat, net = _hilly_town(2, tmp_path)
     rng = np.random.default_rng(9)
-    b = net.bounds
-    org = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 80), rng.uniform(b[1], b[3], 80)]), 500)  # fmt: skip
-    cand = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 7), rng.uniform(b[1], b[3], 7)]), 500)  # fmt: skip
+    org = _scatter(net, rng, 80)
+    cand = _scatter(net, rng, 7)
     thr = 450.0
     got = coverage_matrix(net, org, cand, thr).toarray()
     want = np.zeros_like(got)
@@ -394,9 +398,8 @@ def test_access_cost_table_on_slopes_is_walks_to_facilities(tmp_path: Path) -> N
 
     _flat, net = _hilly_town(3, tmp_path)
     rng = np.random.default_rng(4)
-    b = net.bounds
-    org = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 70), rng.uniform(b[1], b[3], 70)]), 500)  # fmt: skip
-    fac = snap_points(net, np.column_stack([rng.uniform(b[0], b[2], 6), rng.uniform(b[1], b[3], 6)]), 500)  # fmt: skip
+    org = _scatter(net, rng, 70)
+    fac = _scatter(net, rng, 6)
     catchment = 500.0
     got = od_pairs(net, org, fac, catchment)
     want = {}
