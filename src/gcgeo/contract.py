@@ -35,6 +35,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from ._arrays import ranges
+
 __all__ = ["Contraction", "Starts", "contract", "morton_order", "search"]
 
 
@@ -296,9 +298,8 @@ class Contraction:
                 ec, eo, eq, ecost, esrc, cnt = (
                     ec[has], eo[has], eq[has], ecost[has], esrc[has], cnt[has])  # fmt: skip
                 e = np.repeat(np.arange(len(ec)), cnt)
-                pos = np.repeat(self.chain_ptr[ec] - (np.cumsum(cnt) - cnt), cnt) + np.arange(
-                    len(e)
-                )  # positions in chain_nodes (= positions in ``inner``)
+                # positions in chain_nodes (= positions in ``inner``)
+                pos, _ = ranges(self.chain_ptr[ec], self.chain_ptr[ec] + cnt)
                 ahead = eo[e] >= o[pos]
                 d = ecost[e] + np.where(
                     ahead, eo[e] - o[pos], self.inner_back[pos] - eq[e])  # fmt: skip

@@ -34,6 +34,7 @@ import scipy.sparse as sp
 import shapely
 
 from . import settings
+from ._arrays import ranges
 from .contract import morton_order
 from .engine import NodeDistances, PointDistances, node_distances, point_distances, to_point
 from .network import StreetNetwork
@@ -41,12 +42,6 @@ from .scenario import DEFAULT_LINK_SNAP_M, EdgeMap, add_links_mapped
 from .snap import Snap, snap_points
 
 __all__ = ["CategoryState"]
-
-
-def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every position in the ranges ``[lo[i], hi[i])``, in order, and each range's length."""
-    counts = hi - lo
-    return np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum()), counts
 
 
 def _points_or_nan(xy: np.ndarray | None, n: int) -> np.ndarray:
@@ -157,7 +152,7 @@ class CategoryState:
         g = self._graph
         m = len(local)
         self._pos[local] = np.arange(m)
-        take, counts = _ranges(g.indptr[local], g.indptr[local + 1])
+        take, counts = ranges(g.indptr[local], g.indptr[local + 1])
         cols = self._pos[g.indices[take]]
         keep = cols >= 0
         row_of = np.repeat(np.arange(m), counts)[keep]
@@ -217,7 +212,7 @@ class CategoryState:
         o = self.origins
         hits = [self._by_node[self._start[n] : self._start[n + 1]] for n in (u, v)]
         if len(nodes):
-            hits.append(self._by_node[_ranges(self._start[nodes], self._start[nodes + 1])[0]])
+            hits.append(self._by_node[ranges(self._start[nodes], self._start[nodes + 1])[0]])
         idx = np.unique(np.concatenate(hits))
         if not len(idx):
             return idx
@@ -253,7 +248,7 @@ class CategoryState:
             inside = np.zeros(net.n_nodes, dtype=bool)
             inside[area] = True
             g = net.graph
-            nb = g.indices[_ranges(g.indptr[area], g.indptr[area + 1])[0]]
+            nb = g.indices[ranges(g.indptr[area], g.indptr[area + 1])[0]]
             rim = np.unique(nb[~inside[nb] & np.isfinite(dist[nb])])
             # other facilities on a street with an end in the area start there too
             others = np.flatnonzero(
@@ -380,7 +375,7 @@ class CategoryState:
         # origins on a street touching a node that gained, or on a piece of a split street
         pieces = np.flatnonzero(np.isin(emap.parent, emap.parent[after_split]))
         hits = [
-            self._by_node[_ranges(self._start[gain], self._start[gain + 1])[0]],
+            self._by_node[ranges(self._start[gain], self._start[gain + 1])[0]],
             np.flatnonzero(np.isin(self.origins.edge, pieces)),
             moved_o,
         ]

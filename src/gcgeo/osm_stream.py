@@ -28,6 +28,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ._arrays import ranges
 from ._errors import OSMFileError
 from .osm_checks import find_duplicates, late_refs
 
@@ -307,8 +308,7 @@ class _WayNodes:
             )
         out[:, 0] = ids
         start = np.cumsum(counts) - counts
-        c = counts[ok]
-        rows = np.repeat(start[ok] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+        rows, _ = ranges(start[ok], start[ok] + counts[ok])  # the fast ways' rows
         out[rows, 1] = np.round(coords[:, 0] * 1e7).astype(np.int64)
         out[rows, 2] = np.round(coords[:, 1] * 1e7).astype(np.int64)
         for i, vals in self._slow.items():  # the few refused ways
