@@ -159,7 +159,7 @@ class Catalogue:
         can match are tried: those naming one of the feature's tags (or its key, for
         ``key=*``) and the name-only rules (:attr:`_rule_index`).
         """
-        by_tag, by_key, name_only = self._rule_index
+        cats, by_tag, by_key, name_only = self._rule_index
         hits = set(name_only)
         for k, v in tags.items():
             hits.update(by_key.get(k, ()))
@@ -167,7 +167,6 @@ class Catalogue:
         if not hits:
             return []
         name = tags.get("name", "") or tags.get("name:zh", "") or ""
-        cats = list(self.categories.values())
         found = {c for c, r in hits if cats[c].rules[r].matches(tags, name)}
         return [cats[c].id for c in sorted(found)]
 
@@ -175,12 +174,13 @@ class Catalogue:
     def _rule_index(
         self,
     ) -> tuple[
+        tuple[Category, ...],
         dict[tuple[str, str], list[tuple[int, int]]],
         dict[str, list[tuple[int, int]]],
         list[tuple[int, int]],
     ]:
-        """(category, rule) positions by the exact tag and by the ``key=*`` key each rule
-        names, and the rules that name no tag (they match on names alone)."""
+        """The categories in order; (category, rule) positions by the exact tag and by the
+        ``key=*`` key each rule names; and the rules that name no tag (names alone)."""
         by_tag: dict[tuple[str, str], list[tuple[int, int]]] = {}
         by_key: dict[str, list[tuple[int, int]]] = {}
         name_only: list[tuple[int, int]] = []
@@ -193,7 +193,7 @@ class Catalogue:
                         by_key.setdefault(k, []).append((c, r))
                     else:
                         by_tag.setdefault((k, v), []).append((c, r))
-        return by_tag, by_key, name_only
+        return tuple(self.categories.values()), by_tag, by_key, name_only
 
 
 class CatalogueWarning(GcgeoWarning):

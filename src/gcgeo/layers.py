@@ -202,7 +202,7 @@ def _file_key(path: Path) -> tuple[Any, ...] | None:
     return (str(path.resolve()), st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
 
 
-#: Layers read and checked in this process, by file (path, mtime, size) and layer name: a
+#: Layers read and checked in this process, by layer name and file (_file_key): a
 #: run reads the same zones for origins, tables and maps, and each read costs ~30 ms.
 _LOADED: dict[tuple[Any, ...], tuple[gpd.GeoDataFrame, list[str]]] = {}
 _BOUNDARY: dict[tuple[Any, ...] | None, BaseGeometry | None] = {}
