@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import dijkstra
 from . import settings
 from .contract import Starts, search
 from .network import StreetNetwork
-from .parallel import fork_map, processes
+from .parallel import fork_map, note_processes, processes
 from .snap import DEFAULT_MAX_SNAP_M, Snap, snap_points
 
 __all__ = [
@@ -314,8 +314,7 @@ def node_distances_many(
         In the order of ``jobs``.
     """
     if search_processes(net, len(jobs)) == 1:
-        if report is not None:
-            report["processes"] = max(report.get("processes", 0), 1)
+        note_processes(report, 1)
         return [node_distances(net, s, limit=lim, contracted=contracted) for s, lim in jobs]
     # built once here and inherited by the workers, not once in each of them
     net.contraction if contracted else net.search_graph  # noqa: B018

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import settings
 
-__all__ = ["fork_map", "processes"]
+__all__ = ["fork_map", "note_processes", "processes"]
 
 T = TypeVar("T")
 
@@ -81,7 +81,8 @@ def _take(r: int) -> int | None:
     return int.from_bytes(b, "little", signed=True) if len(b) == 4 else None
 
 
-def _note(report: dict[str, int] | None, k: int) -> None:
+def note_processes(report: dict[str, int] | None, k: int) -> None:
+    """Record in ``report`` that ``k`` processes ran jobs (the largest count is kept)."""
     if report is not None:
         report["processes"] = max(report.get("processes", 0), k)
 
@@ -132,7 +133,7 @@ def fork_map(
     """
     n = len(items)
     k = processes(n)
-    _note(report, 1)
+    note_processes(report, 1)
     if k == 1:
         return [tuple(fn(it)) for it in items]
     if n > _MAX_QUEUE:  # the queue is written before anyone reads it: one pipe buffer
@@ -200,7 +201,7 @@ def fork_map(
                 finally:
                     os._exit(code)
             children.append(pid)
-        _note(report, 1 + len(children))
+        note_processes(report, 1 + len(children))
         while (i := _take(queue)) is not None:
             results[i] = tuple(fn(items[i]))
     except BaseException:
