@@ -8,6 +8,7 @@ the format itself that has to refuse the entry.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -15,6 +16,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from geopandas.testing import assert_geodataframe_equal, assert_geoseries_equal
 
 from gcgeo.cache import CacheWarning
@@ -102,6 +104,13 @@ def assert_identical(a: Study, b: Study) -> None:
         k: v for k, v in b.network.report.items() if k != "source_file"
     }
     assert (a.network.graph != b.network.graph).nnz == 0
+    ca, cb = a.network.contraction, b.network.contraction  # built, or stored and rebuilt
+    for f in dataclasses.fields(ca):
+        x, y = getattr(ca, f.name), getattr(cb, f.name)
+        if f.name == "graph":
+            assert x.shape == y.shape and (x != y).nnz == 0
+        else:
+            assert x.dtype == y.dtype and np.array_equal(x, y), f.name
 
 
 def open_expecting_rebuild(osm: Path, root: Path, match: str) -> Study:

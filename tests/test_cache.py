@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import gcgeo.network as network_module
 from gcgeo.cache import (
     CacheWarning,
     catalogue_hash,
@@ -22,6 +23,9 @@ from gcgeo.cache import (
 )
 from gcgeo.catalogue import load_catalogue
 from gcgeo.cli import main
+from gcgeo.coverage import project_points
+from gcgeo.engine import node_distances
+from gcgeo.snap import snap_points
 from gcgeo.study import open_study
 
 
@@ -74,6 +78,33 @@ def test_real_file_round_trip(beijing_osm: Path, tmp_path: Path) -> None:
     assert hit.meta["cache"]["hit"] is True
     _assert_same(uncached, hit)
     assert hit.network.report == {**uncached.network.report}
+
+
+def test_hit_searches_on_the_stored_contraction(
+    beijing_osm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hit does not contract again: its stored contraction gives the uncached
+    network's distances, and the uncontracted search's (a second method)."""
+    uncached = open_study(beijing_osm)
+    open_study(beijing_osm, cache=tmp_path)
+
+    def no_contract(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cache hit contracted the graph again")
+
+    monkeypatch.setattr(network_module, "contract", no_contract)
+    hit = open_study(beijing_osm, cache=tmp_path)
+    assert hit.meta["cache"]["hit"] is True
+    net = hit.network
+    fac = snap_points(net, project_points(hit.facilities.iloc[::7], net.crs))
+    got = node_distances(net, fac, limit=1500.0).dist
+    want = node_distances(uncached.network, fac, limit=1500.0, contracted=False).dist
+    assert np.isfinite(got).sum() > 100
+    np.testing.assert_allclose(got, want, atol=0.01)
+    # walks with costs are contracted anew: the stored graph is the level one
+    with pytest.raises(ValueError, match="without costs"):
+        type(net)(
+            net.node_table, net.edge_table, net.crs, costs=object(), contraction=net.contraction
+        )
 
 
 def test_renamed_copy_hits_changed_content_misses(tiny_osm: Path, tmp_path: Path) -> None:

@@ -124,6 +124,53 @@ def _rewrite_npz(entry: Path, change: Callable[[dict[str, np.ndarray]], None]) -
             lambda e: _rewrite_npz(e, lambda a: a.update(nodes_x=np.array(["a"] * 16))),
             "nodes_x is not a 1-D numeric array",
         ),
+        (
+            lambda e: _rewrite_npz(
+                e, lambda a: a.update(edges_highway_codes=a["edges_highway_codes"] + 1000)
+            ),
+            "codes outside its",
+        ),
+        (
+            lambda e: _rewrite_npz(e, lambda a: a.update(con_kept=a["con_kept"] + 10**6)),
+            "kept holds an index out of range",
+        ),
+        (
+            lambda e: _rewrite_npz(
+                e, lambda a: a.update(con_graph_indices=a["con_graph_indices"] + 10**6)
+            ),
+            "graph_indices holds an index out of range",
+        ),
+        (
+            lambda e: _rewrite_npz(e, lambda a: a.update(con_chain_len=-a["con_chain_len"] - 1)),
+            "chain_len holds a negative or non-finite length",
+        ),
+        (
+            lambda e: _rewrite_npz(
+                e, lambda a: a.update(con_inner_off=np.full_like(a["con_inner_off"], np.nan))
+            ),
+            "inner_off holds a negative or non-finite length",
+        ),
+        (
+            lambda e: _rewrite_npz(e, lambda a: a.update(con_chain_ptr=a["con_chain_ptr"][::-1])),
+            "chain_ptr does not point into its array in order",
+        ),
+        (
+            lambda e: _rewrite_npz(
+                e, lambda a: a.update(con_chain_nodes=np.zeros_like(a["con_chain_nodes"]))
+            ),
+            "do not list every node once",
+        ),
+        (
+            lambda e: _rewrite_npz(e, lambda a: a.update(con_edge_off_u=a["con_edge_off_u"][1:])),
+            "edge_off_u has the wrong length",
+        ),
+        (
+            lambda e: _rewrite_npz(
+                e, lambda a: a.update(con_edge_chain=a["con_edge_chain"].astype(float))
+            ),
+            "edge_chain is not a 1-D integer array",
+        ),
+        (lambda e: _rewrite_npz(e, lambda a: a.pop("con_chain_a")), "arrays.npz holds"),
     ],
     ids=[
         "truncated",
@@ -134,6 +181,16 @@ def _rewrite_npz(entry: Path, change: Callable[[dict[str, np.ndarray]], None]) -
         "wkb-buffer-cut",
         "wkb-garbage",
         "text-array",
+        "text-code-out-of-range",
+        "contraction-node-out-of-range",
+        "contraction-graph-index-out-of-range",
+        "contraction-negative-length",
+        "contraction-nan-offset",
+        "contraction-pointers-reversed",
+        "contraction-nodes-repeated",
+        "contraction-short-array",
+        "contraction-float-index",
+        "contraction-array-missing",
     ],
 )
 def test_damaged_npz_is_rebuilt(
@@ -169,9 +226,9 @@ def _edit_tables(entry: Path, change: Callable[[dict], None]) -> None:
         (lambda e: (e / "tables.json").write_text('"just a string"', "utf-8"), "not a JSON object"),
         (
             lambda e: _edit_tables(
-                e, lambda d: d["edges"]["columns"]["highway"]["values"].__setitem__(0, 7)
+                e, lambda d: d["edges"]["columns"]["highway"]["categories"].__setitem__(0, 7)
             ),
-            "neither text nor null",
+            "values that are not text",
         ),
         (
             lambda e: _edit_tables(

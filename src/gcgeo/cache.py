@@ -325,10 +325,10 @@ def load_study_entry(
         return None
     key = cache_key(digest, settings)
     entry = _entry_dir(root, key)
-    for fmt in LEGACY_FORMATS:
+    for fmt, why in LEGACY_FORMATS.items():
         old = _entry_dir(root, cache_key(digest, {**settings, "format": fmt}))
         if old != entry and os.path.lexists(old):
-            _drop(old, f"format {fmt} from an older gcgeo, stored with pickle; it is never loaded")
+            _drop(old, f"format {fmt} from an older gcgeo, {why}")
     if not os.path.lexists(entry):
         return None
     try:

@@ -4,13 +4,18 @@ An entry folder holds exactly three regular files::
 
     manifest.json    what the entry is (key, file hash, settings, format) and each
                      data file's size and SHA-256
-    arrays.npz       numeric arrays and geometry as WKB bytes
-    tables.json      string columns (with dtype and missing values), CRSs
+    arrays.npz       numeric arrays: the network's columns, the contracted search
+                     graph (:meth:`gcgeo.contract.Contraction.core`), text columns as
+                     codes, geometry as WKB bytes
+    tables.json      each text column's distinct values (with dtype and missing
+                     values), CRSs
 
 Nothing is ever unpickled. ``arrays.npz`` holds only numeric arrays and is read
 with ``allow_pickle=False``; geometries (facilities, residential areas) are WKB
 packed into one ``uint8`` buffer plus an ``int64`` offsets array; strings are
-strict JSON. Every file is read with a data-only reader (:func:`read_regular`:
+strict JSON, and every code must point into its column's values. The stored
+contraction is checked (every index in range, every length finite) before a
+search may use it. Every file is read with a data-only reader (:func:`read_regular`:
 no symlinks, FIFOs or devices, a size limit) and checked against a fixed schema;
 :func:`read_entry` raises :class:`BadEntry` naming the first check that fails.
 
@@ -35,6 +40,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from .contract import CORE_FIELDS, Contraction
 from .network import StreetNetwork
 
 __all__ = [
@@ -56,9 +62,13 @@ __all__ = [
 
 #: Bumped whenever the stored layout changes; older entries then miss.
 #: 1: pickle-based (``tables.pkl``), never read again. 2: npz + JSON, no pickle.
-FORMAT_VERSION = 2
-#: Formats whose entries are removed on sight, without reading them.
-LEGACY_FORMATS = (1,)
+#: 3: adds the contracted search graph; text columns as codes into a list of values.
+FORMAT_VERSION = 3
+#: Formats whose entries are removed on sight, without reading them, and why.
+LEGACY_FORMATS = {
+    1: "stored with pickle; it is never loaded",
+    2: "stored without the contracted search graph",
+}
 _MAX_JSON_BYTES = 64 << 20
 #: The entry's manifest.
 MANIFEST_FILE = "manifest.json"
@@ -77,6 +87,8 @@ _FAC_COLS = ("facility_id", "name", "category", "source")
 #: ``str(dtype)`` of the text columns the cache can restore exactly.
 _STRING_DTYPES = frozenset({"object", "str", "string"})
 _NUMERIC_KINDS = "biuf"
+#: Prefix of the contraction's arrays (:data:`gcgeo.contract.CORE_FIELDS`) in the npz.
+_CON = "con_"
 
 
 class BadEntry(ValueError):
@@ -164,19 +176,22 @@ def _pack_wkb(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
     return buf, offsets
 
 
-def _encode_strings(name: str, series: pd.Series) -> dict[str, Any]:
-    """A text column as JSON: values (missing → null), which nulls were NaN or NA, dtype."""
+def _encode_strings(name: str, series: pd.Series) -> tuple[np.ndarray, dict[str, Any]]:
+    """A text column as ``int32`` codes into a JSON list of its distinct values (missing:
+    ``-1``) and a record: the values, which missing ones were NaN or NA, the dtype."""
     dtype = str(series.dtype)
     if dtype not in _STRING_DTYPES:
         raise Unstorable(f"column {name} has dtype {dtype}, not a text column")
-    values: list[str | None] = []
+    values = series.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    categories = [str(x) for x in uniques if isinstance(x, str)]
+    if len(categories) != len(uniques):
+        bad = next(x for x in uniques if not isinstance(x, str))
+        raise Unstorable(f"column {name} holds a {type(bad).__name__}")
     nan: list[int] = []
     na: list[int] = []
-    for i, x in enumerate(series.to_numpy(dtype=object)):
-        if isinstance(x, str):
-            values.append(str(x))
-            continue
-        values.append(None)
+    for i in np.flatnonzero(codes < 0).tolist():
+        x = values[i]
         if x is None:
             pass
         elif x is pd.NA:
@@ -185,7 +200,8 @@ def _encode_strings(name: str, series: pd.Series) -> dict[str, Any]:
             nan.append(i)
         else:
             raise Unstorable(f"column {name} holds a {type(x).__name__} at row {i}")
-    return {"dtype": dtype, "values": values, "nan": nan, "na": na}
+    record = {"dtype": dtype, "categories": categories, "nan": nan, "na": na}
+    return codes.astype(np.int32), record
 
 
 def encode_frames(
@@ -217,6 +233,17 @@ def encode_frames(
         arrays[f"nodes_{c}"] = _numeric(f"nodes.{c}", nodes[c].to_numpy())
     for c in _EDGE_NUM_COLS:
         arrays[f"edges_{c}"] = _numeric(f"edges.{c}", edges[c].to_numpy())
+    text: dict[str, dict[str, Any]] = {"edges": {}, "facilities": {}}
+    for part, prefix, frame, cols in (
+        ("edges", "edges", edges, _EDGE_STR_COLS),
+        ("facilities", "fac", facilities, _FAC_COLS),
+    ):
+        for c in cols:
+            arrays[f"{prefix}_{c}_codes"], text[part][c] = _encode_strings(f"{part}.{c}", frame[c])
+    # the level graph's contraction: a search needs it, and building it costs ~0.1 s
+    # per 100k nodes that a cache hit then saves (with a DEM the costs come on top later)
+    for f, a in net.level.contraction.core().items():
+        arrays[_CON + f] = a
     arrays["fac_wkb"], arrays["fac_wkb_offsets"] = _pack_wkb(facilities.geometry.array)
     residential = None
     if net.residential is not None:
@@ -224,14 +251,8 @@ def encode_frames(
         residential = {"crs": _crs_text(net.residential.crs)}
     tables: dict[str, Any] = {
         "nodes": {"crs": _crs_text(_frame_crs(nodes, net.crs))},
-        "edges": {
-            "crs": _crs_text(_frame_crs(edges, net.crs)),
-            "columns": {c: _encode_strings(f"edges.{c}", edges[c]) for c in _EDGE_STR_COLS},
-        },
-        "facilities": {
-            "crs": _crs_text(facilities.crs),
-            "columns": {c: _encode_strings(f"facilities.{c}", facilities[c]) for c in _FAC_COLS},
-        },
+        "edges": {"crs": _crs_text(_frame_crs(edges, net.crs)), "columns": text["edges"]},
+        "facilities": {"crs": _crs_text(facilities.crs), "columns": text["facilities"]},
         "residential": residential,
     }
     return arrays, tables
@@ -351,26 +372,31 @@ def _crs_field(doc: Any, where: str) -> str | None:
     return doc["crs"]
 
 
-def _decode_strings(rec: Any, n: int, where: str) -> pd.Series:
-    """A text column from its JSON record, with its dtype and each missing value's kind."""
-    if not isinstance(rec, dict) or set(rec) != {"dtype", "values", "nan", "na"}:
+def _decode_strings(rec: Any, codes: np.ndarray, n: int, where: str) -> pd.Series:
+    """A text column from its codes and JSON record, with its dtype and each missing
+    value's kind."""
+    if not isinstance(rec, dict) or set(rec) != {"dtype", "categories", "nan", "na"}:
         raise BadEntry(f"{where} is malformed")
-    dtype, values, nan, na = rec["dtype"], rec["values"], rec["nan"], rec["na"]
+    dtype, categories, nan, na = rec["dtype"], rec["categories"], rec["nan"], rec["na"]
     if dtype not in _STRING_DTYPES:
         raise BadEntry(f"{where} has dtype {dtype!r}")
-    if not isinstance(values, list) or len(values) != n:
-        raise BadEntry(f"{where} does not hold {n} values")
-    if not all(v is None or isinstance(v, str) for v in values):
-        raise BadEntry(f"{where} holds values that are neither text nor null")
-    arr = np.empty(n, dtype=object)
-    arr[:] = values
+    if not isinstance(categories, list) or not all(isinstance(v, str) for v in categories):
+        raise BadEntry(f"{where} holds values that are not text")
+    if codes.dtype.kind not in "iu" or codes.size != n:
+        raise BadEntry(f"{where} does not hold {n} codes")
+    if n and (codes.min() < -1 or codes.max() >= len(categories)):
+        raise BadEntry(f"{where} has codes outside its {len(categories)} values")
+    lookup = np.empty(len(categories) + 1, dtype=object)
+    lookup[:-1] = categories
+    lookup[-1] = None  # code -1
+    arr = lookup[codes]
     for idx, fill in ((nan, np.nan), (na, pd.NA)):
-        if not isinstance(idx, list) or not all(
-            type(i) is int and 0 <= i < n and values[i] is None for i in idx
-        ):
+        if not isinstance(idx, list) or not all(type(i) is int and 0 <= i < n for i in idx):
             raise BadEntry(f"{where} has malformed missing-value positions")
-        for i in idx:
-            arr[i] = fill
+        pos = np.asarray(idx, dtype=np.int64)
+        if np.any(codes[pos] != -1):
+            raise BadEntry(f"{where} has malformed missing-value positions")
+        arr[pos] = fill
     out = pd.Series(arr, dtype=pd.api.types.pandas_dtype(dtype))
     if str(out.dtype) != dtype:
         raise BadEntry(f"{where} restores as dtype {out.dtype}, not {dtype}")
@@ -399,7 +425,9 @@ def _rebuild(
     if res_doc is not None and not isinstance(res_doc, dict):
         raise BadEntry(f"{TABLES_FILE}: residential is malformed")
     expected = {f"nodes_{c}" for c in _NODE_COLS} | {f"edges_{c}" for c in _EDGE_NUM_COLS}
-    expected |= {"fac_wkb", "fac_wkb_offsets"}
+    expected |= {"fac_wkb", "fac_wkb_offsets"} | {_CON + f for f in CORE_FIELDS}
+    expected |= {f"edges_{c}_codes" for c in _EDGE_STR_COLS}
+    expected |= {f"fac_{c}_codes" for c in _FAC_COLS}
     if res_doc is not None:
         expected |= {"res_wkb", "res_wkb_offsets"}
     if set(arrays) != expected:
@@ -434,24 +462,33 @@ def _rebuild(
         "way_id": arrays["edges_way_id"],
     }
     for c in _EDGE_STR_COLS:
-        cols[c] = _decode_strings(edge_str[c], m, f"edges.{c}")
+        cols[c] = _decode_strings(edge_str[c], arrays[f"edges_{c}_codes"], m, f"edges.{c}")
     cols["private"] = arrays["edges_private"]
     edges = pd.DataFrame(cols)
     residential = None
     if res_doc is not None:
         geoms = _unpack_wkb(arrays["res_wkb"], arrays["res_wkb_offsets"], "residential")
         residential = gpd.GeoSeries(geoms, crs=_crs_field(res_doc, "residential"))
+    core = {f: arrays[_CON + f] for f in CORE_FIELDS}
+    try:
+        contraction = Contraction.from_core(n, m, core)
+    except ValueError as exc:
+        raise BadEntry(f"{ARRAYS_FILE}: {exc}") from None
     net = StreetNetwork(
         nodes=nodes,
         edges=edges,
         crs=manifest["crs"],
         report=dict(manifest["report"]),
         residential=residential,
+        contraction=contraction,
     )
     fac_geoms = _unpack_wkb(arrays["fac_wkb"], arrays["fac_wkb_offsets"], "facilities")
     k = fac_geoms.size
     fac = gpd.GeoDataFrame(
-        {c: _decode_strings(fac_str[c], k, f"facilities.{c}") for c in _FAC_COLS},
+        {
+            c: _decode_strings(fac_str[c], arrays[f"fac_{c}_codes"], k, f"facilities.{c}")
+            for c in _FAC_COLS
+        },
         geometry=fac_geoms,
         crs=_crs_field(fac_doc, "facilities"),
     )

@@ -29,6 +29,7 @@ coordinates, so neighbours in space are neighbours in memory; see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,34 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ._arrays import ranges
 
-__all__ = ["Contraction", "Starts", "contract", "morton_order", "search"]
+__all__ = ["CORE_FIELDS", "Contraction", "Starts", "contract", "morton_order", "search"]
+
+#: What a :class:`Contraction` is rebuilt from (:meth:`Contraction.core`,
+#: :meth:`Contraction.from_core`): the rest of its arrays are gathers of these. The
+#: ``graph_*`` arrays are its CSR search graph.
+CORE_FIELDS = (
+    "kept",
+    "chain_a",
+    "chain_b",
+    "chain_len",
+    "chain_back",
+    "chain_ptr",
+    "chain_nodes",
+    "inner_off",
+    "inner_back",
+    "edge_chain",
+    "edge_off_u",
+    "edge_off_v",
+    "edge_back_u",
+    "edge_back_v",
+    "graph_indptr",
+    "graph_indices",
+    "graph_data",
+)
+_INT_CORE = frozenset(
+    {"kept", "chain_a", "chain_b", "chain_ptr", "chain_nodes", "edge_chain"}
+    | {"graph_indptr", "graph_indices"}
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +173,86 @@ class Contraction:
     @property
     def n_kept(self) -> int:
         return len(self.kept)
+
+    def core(self) -> dict[str, np.ndarray]:
+        """The arrays :meth:`from_core` rebuilds this contraction from (:data:`CORE_FIELDS`),
+        e.g. to store it beside its network (:mod:`gcgeo.cache_format`)."""
+        g = self.graph
+        out = {f: getattr(self, f) for f in CORE_FIELDS if not f.startswith("graph_")}
+        out.update(graph_indptr=g.indptr, graph_indices=g.indices, graph_data=g.data)
+        return out
+
+    @classmethod
+    def from_core(
+        cls, n_nodes: int, n_edges: int, core: Mapping[str, np.ndarray], check: bool = True
+    ) -> Contraction:
+        """Rebuild a contraction of a graph of ``n_nodes`` nodes and ``n_edges`` segments.
+
+        Parameters
+        ----------
+        n_nodes, n_edges : int
+            The street network's size.
+        core : mapping of str to ndarray
+            The arrays of :data:`CORE_FIELDS` (:meth:`core`).
+        check : bool
+            Check that the arrays describe a contraction of that size: every index in
+            range, the kept and inner nodes together every node once, the chains'
+            pointers in order, every length finite and not negative. A stored
+            contraction is checked (a damaged one must not reach the search).
+
+        Raises
+        ------
+        ValueError
+            With ``check``: the arrays do not describe such a contraction; the message
+            names the first array that does not fit.
+        """
+        if check:
+            _check_core(n_nodes, n_edges, core)
+        kept = np.asarray(core["kept"], dtype=np.int64)
+        chain_a = np.asarray(core["chain_a"], dtype=np.int64)
+        chain_b = np.asarray(core["chain_b"], dtype=np.int64)
+        chain_len = np.asarray(core["chain_len"], dtype=float)
+        chain_ptr = np.asarray(core["chain_ptr"], dtype=np.int64)
+        chain_nodes = np.asarray(core["chain_nodes"], dtype=np.int64)
+        inner_off = np.asarray(core["inner_off"], dtype=float)
+        inner_back = np.asarray(core["inner_back"], dtype=float)
+        k = len(kept)
+        knode = np.full(n_nodes, -1, dtype=np.int64)
+        knode[kept] = np.arange(k)
+        ic = np.repeat(np.arange(len(chain_a), dtype=np.int64), np.diff(chain_ptr))
+        node_chain = np.full(n_nodes, -1, dtype=np.int64)
+        node_chain[chain_nodes] = ic
+        node_off = np.zeros(n_nodes)
+        node_off[chain_nodes] = inner_off
+        node_back = np.zeros(n_nodes)
+        node_back[chain_nodes] = inner_back
+        graph = sp.csr_matrix(
+            (core["graph_data"], core["graph_indices"], core["graph_indptr"]), shape=(k, k)
+        )
+        return cls(
+            graph=graph,
+            kept=kept,
+            knode=knode,
+            chain_a=chain_a,
+            chain_b=chain_b,
+            chain_len=chain_len,
+            chain_back=np.asarray(core["chain_back"], dtype=float),
+            node_chain=node_chain,
+            node_off=node_off,
+            node_back=node_back,
+            edge_chain=np.asarray(core["edge_chain"], dtype=np.int64),
+            edge_off_u=np.asarray(core["edge_off_u"], dtype=float),
+            edge_off_v=np.asarray(core["edge_off_v"], dtype=float),
+            edge_back_u=np.asarray(core["edge_back_u"], dtype=float),
+            edge_back_v=np.asarray(core["edge_back_v"], dtype=float),
+            chain_ptr=chain_ptr,
+            chain_nodes=chain_nodes,
+            inner_a=chain_a[ic],
+            inner_b=chain_b[ic],
+            inner_off=inner_off,
+            inner_back=inner_back,
+            inner_rest=chain_len[ic] - inner_off,
+        )
 
     @property
     def n_nodes(self) -> int:
@@ -467,35 +575,79 @@ def contract(
     chain_ptr = np.concatenate(
         [[0], np.cumsum(np.bincount(node_chain[inner_idx], minlength=n_chain))]
     ).astype(np.int64)
-    ic = node_chain[chain_nodes]
     # segments: the arc (u -> v) of each
     eu = np.asarray(edge_u, dtype=np.int64)
     ev = np.asarray(edge_v, dtype=np.int64)
     arc = np.searchsorted(key, eu * n + ev)
-    return Contraction(
-        graph=cg,
-        kept=kept_idx,
-        knode=knode,
-        chain_a=chain_a,
-        chain_b=chain_b,
-        chain_len=chain_len,
-        chain_back=chain_back,
-        node_chain=node_chain,
-        node_off=node_off,
-        node_back=node_back,
-        edge_chain=arc_chain[arc],
-        edge_off_u=arc_off_tail[arc],
-        edge_off_v=arc_off_head[arc],
-        edge_back_u=arc_back_tail[arc],
-        edge_back_v=arc_back_head[arc],
-        chain_ptr=chain_ptr,
-        chain_nodes=chain_nodes,
-        inner_a=chain_a[ic],
-        inner_b=chain_b[ic],
-        inner_off=node_off[chain_nodes],
-        inner_back=node_back[chain_nodes],
-        inner_rest=chain_len[ic] - node_off[chain_nodes],
-    )
+    core = {
+        "kept": kept_idx,
+        "chain_a": chain_a,
+        "chain_b": chain_b,
+        "chain_len": chain_len,
+        "chain_back": chain_back,
+        "chain_ptr": chain_ptr,
+        "chain_nodes": chain_nodes,
+        "inner_off": node_off[chain_nodes],
+        "inner_back": node_back[chain_nodes],
+        "edge_chain": arc_chain[arc],
+        "edge_off_u": arc_off_tail[arc],
+        "edge_off_v": arc_off_head[arc],
+        "edge_back_u": arc_back_tail[arc],
+        "edge_back_v": arc_back_head[arc],
+        "graph_indptr": cg.indptr,
+        "graph_indices": cg.indices,
+        "graph_data": cg.data,
+    }
+    return Contraction.from_core(n, len(eu), core, check=False)
+
+
+def _check_core(n: int, n_edges: int, core: Mapping[str, np.ndarray]) -> None:
+    """``ValueError`` naming the first array of ``core`` unfit for a contraction of
+    ``n`` nodes and ``n_edges`` segments (see :meth:`Contraction.from_core`)."""
+    if set(core) != set(CORE_FIELDS):
+        raise ValueError(f"the contraction holds {sorted(core)}, expected {sorted(CORE_FIELDS)}")
+    arr = {f: np.asarray(core[f]) for f in CORE_FIELDS}
+    for f, a in arr.items():
+        kind = "iu" if f in _INT_CORE else "f"
+        if a.ndim != 1 or a.dtype.kind not in kind:
+            raise ValueError(
+                f"contraction array {f} is not a 1-D {'integer' if kind == 'iu' else 'float'} array"
+            )
+        if kind == "f" and not np.all(np.isfinite(a) & (a >= 0)):
+            raise ValueError(f"contraction array {f} holds a negative or non-finite length")
+    k, c, m = len(arr["kept"]), len(arr["chain_a"]), len(arr["chain_nodes"])
+    sizes = {"chain_b": c, "chain_len": c, "chain_back": c, "chain_ptr": c + 1}
+    sizes |= {"inner_off": m, "inner_back": m, "graph_indptr": k + 1}
+    sizes |= {f: n_edges for f in ("edge_chain", "edge_off_u", "edge_off_v")}
+    sizes |= {f: n_edges for f in ("edge_back_u", "edge_back_v")}
+    sizes["graph_indices"] = len(arr["graph_data"])
+    for f, size in sizes.items():
+        if len(arr[f]) != size:
+            raise ValueError(f"contraction array {f} has the wrong length")
+
+    def within(f: str, lo: int, hi: int) -> None:
+        a = arr[f]
+        if len(a) and (a.min() < lo or a.max() >= hi):
+            raise ValueError(f"contraction array {f} holds an index out of range")
+
+    within("kept", 0, n)
+    within("chain_nodes", 0, n)
+    if (
+        k + m != n
+        or np.bincount(np.concatenate([arr["kept"], arr["chain_nodes"]]), minlength=n).max(
+            initial=1
+        )
+        != 1
+    ):
+        raise ValueError("contraction arrays kept and chain_nodes do not list every node once")
+    within("chain_a", 0, k)
+    within("chain_b", 0, k)
+    within("edge_chain", -1, c)
+    within("graph_indices", 0, k)
+    for f, total in (("chain_ptr", m), ("graph_indptr", len(arr["graph_indices"]))):
+        p = arr[f]
+        if p[0] != 0 or p[-1] != total or np.any(np.diff(p) < 0):
+            raise ValueError(f"contraction array {f} does not point into its array in order")
 
 
 def _min_pair_csr(

@@ -111,6 +111,10 @@ class StreetNetwork:
     costs : EdgeCosts, optional
         Walking cost of each segment per direction, from a DEM
         (:func:`gcgeo.terrain.apply_dem`); ``None``: every walk costs its length both ways.
+    contraction : Contraction, optional
+        The contraction of this network's graph when it is already known (a cache entry
+        stores it: :mod:`gcgeo.cache_format`); only without ``costs``. Default: built the
+        first time :attr:`contraction` is read.
 
     ``nodes`` and ``edges`` may be given as plain DataFrames of those columns: their
     geometries (made from ``x``/``y``) are then built the first time :attr:`nodes` or
@@ -127,6 +131,7 @@ class StreetNetwork:
         report: dict[str, Any] | None = None,
         residential: gpd.GeoSeries | None = None,
         costs: EdgeCosts | None = None,
+        contraction: Contraction | None = None,
     ) -> None:
         self._nodes = nodes
         self._edges = edges
@@ -134,6 +139,12 @@ class StreetNetwork:
         self.report: dict[str, Any] = {} if report is None else report
         self.residential = residential
         self.costs = costs
+        if contraction is not None:
+            if costs is not None:
+                raise ValueError("a known contraction is the level graph's: give it without costs")
+            if contraction.n_nodes != len(nodes) or len(contraction.edge_chain) != len(edges):
+                raise ValueError("the contraction is of a network of another size")
+            self.__dict__["contraction"] = contraction  # what the cached property would hold
 
     def __repr__(self) -> str:
         return (
