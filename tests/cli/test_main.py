@@ -60,3 +60,24 @@ def test_quick_exit_runs_every_exit_handler_first(tmp_path: Path) -> None:
     assert r.returncode == 0 and len(r.stdout) == 200000
     assert flag.read_text() == "yes"
     assert not Path(Path(str(flag) + ".tmpdir").read_text()).exists()
+
+
+def test_warning_without_a_bar_is_one_line_and_never_imports_tqdm(tmp_path: Path) -> None:
+    """No progress bar is drawn off a terminal, so gcgeo's warnings are printed without
+    importing tqdm (~30 ms of every run); other warnings pass through unchanged."""
+    r = _script(
+        "import sys, warnings, gcgeo.cli as c\n"
+        "from gcgeo._errors import GcgeoWarning\n"
+        "from gcgeo.cli.common import handle_errors\n"
+        "@handle_errors\n"
+        "def cmd():\n"
+        "    warnings.warn('the cache entry was rebuilt', GcgeoWarning)\n"
+        "    warnings.warn('a library talking', UserWarning)\n"
+        "    print('tqdm' in sys.modules)\n"
+        "cmd()"
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+    lines = r.stderr.splitlines()
+    assert "Warning: the cache entry was rebuilt" in lines
+    assert any("UserWarning: a library talking" in line for line in lines)

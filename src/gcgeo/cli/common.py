@@ -66,14 +66,17 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         import signal
         import threading
 
-        from tqdm import tqdm
-
         from .._errors import GcgeoWarning
         from .._io import describe_os_error
 
         def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
             if issubclass(category, GcgeoWarning):
-                tqdm.write(f"Warning: {message}", file=sys.stderr)  # above any progress bar
+                if "tqdm" in sys.modules:  # a bar may be on screen: write above it
+                    from tqdm import tqdm
+
+                    tqdm.write(f"Warning: {message}", file=sys.stderr)
+                else:  # no bar was ever drawn (tqdm is imported only to draw one)
+                    click.echo(f"Warning: {message}", err=True)
             else:
                 original(message, category, *rest, **kw)
 
