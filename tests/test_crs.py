@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 import pytest
 import shapely
+from cli.cliutil import run_strict
+from geopandas.testing import assert_geodataframe_equal
 from pyproj import CRS, Geod
 
 from gcgeo import InputError
@@ -14,11 +17,15 @@ from gcgeo.crs import (
     SUPPORTED_GEOGRAPHIC,
     bd09_to_gcj02,
     bd09_to_wgs84,
+    clear_transformers,
     convert_geometry_frame,
     gcj02_to_bd09,
     gcj02_to_wgs84,
+    project_geometries,
+    reproject,
     to_wgs84,
     transform_coords,
+    transformer,
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
@@ -207,3 +214,69 @@ def test_convert_geometry_frame_rejects_projected_and_bad_names() -> None:
     ok = gpd.GeoDataFrame(geometry=[shapely.Point(117.8, 36.0)], crs="EPSG:4326")
     with pytest.raises(InputError, match="mars"):
         convert_geometry_frame(ok, "mars", "wgs84")
+
+
+# --- the shared transformer ------------------------------------------------------------
+
+
+def test_transformer_is_built_once_per_pair_of_crs_texts() -> None:
+    a = transformer("EPSG:4326", DEFAULT_CRS)
+    assert transformer("EPSG:4326", DEFAULT_CRS) is a
+    assert transformer(CRS.from_user_input("EPSG:4326"), CRS(DEFAULT_CRS)) is a  # same texts
+    back = transformer(DEFAULT_CRS, "EPSG:4326")
+    assert back is not a
+    # always_xy: lon/lat in, easting/northing out; CM 117E puts 117E at 500 km easting
+    x, y = a.transform(117.0, 36.2)
+    assert x == pytest.approx(500_000.0, abs=1e-6) and 3_900_000 < y < 4_100_000
+    lon, lat = back.transform(x, y)
+    assert (lon, lat) == (pytest.approx(117.0, abs=1e-9), pytest.approx(36.2, abs=1e-9))
+
+
+def test_reproject_equals_to_crs_and_keeps_the_frame() -> None:
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(117.6, 117.95, 50), rng.uniform(36.0, 36.3, 50)
+    geoms = np.concatenate(
+        [
+            shapely.points(lon[:20], lat[:20]),
+            shapely.buffer(shapely.points(lon[20:], lat[20:]), 0.01),
+        ]
+    )
+    gdf = gpd.GeoDataFrame(
+        {"name": [f"p{i}" for i in range(50)]},
+        geometry=geoms,
+        crs="EPSG:4326",
+        index=range(100, 150),
+    ).rename_geometry("shape")
+    gdf.attrs["origin_rule"] = "residential"
+    want = gdf.to_crs(DEFAULT_CRS)
+    got = reproject(gdf, DEFAULT_CRS)
+    assert_geodataframe_equal(got, want, check_crs=True)
+    assert got.geometry.geom_equals_exact(want.geometry, 0).all()  # the very same coordinates
+    assert got.geometry.name == "shape" and got.attrs == {"origin_rule": "residential"}
+    assert gdf.crs == CRS("EPSG:4326")  # the input is untouched
+    series = reproject(gdf.geometry, DEFAULT_CRS)
+    assert isinstance(series, gpd.GeoSeries) and series.geom_equals_exact(want.geometry, 0).all()
+    same = project_geometries(got.geometry.values, DEFAULT_CRS, DEFAULT_CRS)
+    assert shapely.equals_exact(same, got.geometry.values, 0).all()
+    with pytest.raises(ValueError, match="naive geometries"):
+        reproject(gdf.set_crs(None, allow_override=True), DEFAULT_CRS)
+
+
+def test_a_coverage_run_builds_the_wgs84_transformer_once(
+    tiny_osm, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gcgeo's own projections of a run (network, residential areas, facilities, origins,
+    zones, the district outline) share one transformer per pair: building one costs ~40 ms.
+    (geopandas' ``to_crs`` keeps a cache of its own, which this does not see.)"""
+    clear_transformers()
+    built: list[tuple[str, str]] = []
+    real = pyproj.Transformer.from_crs
+
+    def counting(src, dst, *args, **kwargs):
+        built.append((str(src), str(dst)))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(pyproj.Transformer, "from_crs", staticmethod(counting))
+    r = run_strict("coverage", "--osm", str(tiny_osm), "--out", str(tmp_path / "o"), "--no-cache")
+    assert r.exit_code == 0, r.output
+    assert len(built) == len(set(built)), built

@@ -31,7 +31,7 @@ from . import settings
 from ._errors import InputError
 from .catalogue import Category
 from .columns import COMPLETENESS, POPULATION, dist_col, min_col, reached_col, tier_col
-from .crs import DEFAULT_CRS
+from .crs import DEFAULT_CRS, reproject
 from .engine import (
     DEFAULT_SPEED_MPS,
     NodeDistances,
@@ -85,7 +85,7 @@ def project_points(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
     """Representative point coordinates of ``gdf`` in ``crs``, shape (n, 2)."""
     if gdf.crs is None:
         raise InputError("A point layer has no CRS; save it with one (e.g. EPSG:4326).")
-    g = gdf.geometry.to_crs(crs)
+    g = reproject(gdf.geometry, crs)
     pts = g.representative_point() if not (g.geom_type == "Point").all() else g
     return shapely.get_coordinates(pts.values).reshape(-1, 2)
 
@@ -147,7 +147,7 @@ def point_in_area(points: gpd.GeoDataFrame | gpd.GeoSeries, areas: gpd.GeoDataFr
         )
     if not isinstance(areas, gpd.GeoDataFrame | gpd.GeoSeries) or areas.crs is None:
         raise InputError("area layer has no CRS; save it with one (e.g. EPSG:4326).")
-    geo = points.geometry.to_crs(AREA_CRS)
+    geo = reproject(points.geometry, AREA_CRS)
     if not (geo.geom_type.dropna() == "Point").all():
         geo = geo.representative_point()
     pts = np.asarray(geo.values, dtype=object)
@@ -156,7 +156,7 @@ def point_in_area(points: gpd.GeoDataFrame | gpd.GeoSeries, areas: gpd.GeoDataFr
             f"Some points have coordinates that cannot be expressed in {AREA_CRS} (NaN or "
             "infinite after projection); drop them or fix their CRS before assigning areas."
         )
-    polys = np.asarray(areas.geometry.to_crs(AREA_CRS).values, dtype=object)
+    polys = np.asarray(reproject(areas.geometry, AREA_CRS).values, dtype=object)
     out = np.full(len(pts), len(polys), dtype=np.int64)
     pi, ai = shapely.STRtree(polys).query(pts, predicate="intersects")
     np.minimum.at(out, pi, ai.astype(np.int64))  # ties: the first area in the layer's order
@@ -363,10 +363,10 @@ def compute_coverage(
     categories = walker_categories(categories, speed_mps, threshold_basis)
     weights, basis = origin_weights(origins)
     t_snap = time.perf_counter()
-    out = origins.to_crs(net.crs).copy() if origins.crs != net.crs else origins.copy()
+    out = reproject(origins, net.crs) if origins.crs != net.crs else origins.copy()
     oxy = project_points(out, net.crs)
     osnap = snap_points(net, oxy, max_snap)
-    fac = facilities.to_crs(net.crs).reset_index(drop=True)
+    fac = reproject(facilities, net.crs).reset_index(drop=True)
     fxy = shapely.get_coordinates(fac.geometry.values).reshape(-1, 2)
     fsnap = snap_points(net, fxy, max_snap)
     fac = fac.assign(snapped=fsnap.ok, snap_m=np.where(fsnap.ok, fsnap.leg, np.nan))

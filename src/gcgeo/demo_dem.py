@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pyproj
 
 from . import settings
 from ._errors import DependencyError
+from .crs import transformer
 from .demo_town import GOV_SEAT
 
 __all__ = ["DEM_PIXEL_M", "demo_elevation", "write_demo_dem"]
@@ -56,7 +56,7 @@ def write_demo_dem(
         ) from exc
     from .demo import DEMO_LABEL
 
-    tr = pyproj.Transformer.from_crs(settings.WGS84, settings.DEFAULT_CRS, always_xy=True)
+    tr = transformer(settings.WGS84, settings.DEFAULT_CRS)
     sx, sy = tr.transform(*GOV_SEAT)
     x0, y0 = tr.transform(bounds[0], bounds[1])
     x1, y1 = tr.transform(bounds[2], bounds[3])

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-import pyproj
 
 from . import settings
+from .crs import transformer
 
 #: Shown on every demo output.
 __all__ = ["GOV_SEAT", "STATION_ESTIMATE", "TownBuilder", "build_town"]
@@ -94,8 +94,8 @@ class TownBuilder:
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         # frame: origin at the seat, axis towards the station estimate
-        self.tr = pyproj.Transformer.from_crs(settings.WGS84, settings.DEFAULT_CRS, always_xy=True)
-        self.inv = pyproj.Transformer.from_crs(settings.DEFAULT_CRS, settings.WGS84, always_xy=True)
+        self.tr = transformer(settings.WGS84, settings.DEFAULT_CRS)
+        self.inv = transformer(settings.DEFAULT_CRS, settings.WGS84)
         x0, y0 = self.tr.transform(*GOV_SEAT)
         x1, y1 = self.tr.transform(*STATION_ESTIMATE)
         self.origin = np.array([x0, y0])

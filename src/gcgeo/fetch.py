@@ -47,6 +47,7 @@ from shapely.geometry.base import BaseGeometry
 from . import __version__, settings
 from ._errors import FetchError, InputError, OSMFileError, OutputExistsError
 from .catalogue import Catalogue, load_catalogue
+from .crs import transformer
 from .download import OFFLINE_HINT, download, remove_stale_tmpdirs, sigterm_unwinds, tmp_prefix
 from .osm import POI_KEYS, RESIDENTIAL_BUILDINGS
 
@@ -127,8 +128,8 @@ def buffer_polygon(polygon: BaseGeometry, metres: float = DEFAULT_BUFFER_M) -> B
             "The fetch boundary is not in longitude/latitude (WGS-84); reproject it to EPSG:4326."
         )
     crs = _metric_crs(polygon)
-    fwd = pyproj.Transformer.from_crs(settings.WGS84, crs, always_xy=True).transform
-    back = pyproj.Transformer.from_crs(crs, settings.WGS84, always_xy=True).transform
+    fwd = transformer(settings.WGS84, crs).transform
+    back = transformer(crs, settings.WGS84).transform
     g = shapely.transform(shapely.make_valid(polygon), lambda x, y: fwd(x, y), interleaved=False)
     metres = max(float(metres), 0.0)
     # simplifying by up to a tenth of the buffer keeps the area covered, shortens the query
@@ -261,7 +262,7 @@ def check_extent_overlap(
         return 1.0
     hull = shapely.multipoints(shapely.points(lon, lat)).convex_hull
     crs = _metric_crs(area)
-    fwd = pyproj.Transformer.from_crs(settings.WGS84, crs, always_xy=True).transform
+    fwd = transformer(settings.WGS84, crs).transform
     m_area = shapely.transform(area, lambda x, y: fwd(x, y), interleaved=False)
     m_hull = shapely.transform(hull, lambda x, y: fwd(x, y), interleaved=False)
     share = float(m_hull.intersection(m_area).area / m_area.area)

@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import settings
 from ._errors import LayerError
-from .crs import DEFAULT_CRS, transform_coords
+from .crs import DEFAULT_CRS, project_geometries, transform_coords
 
 __all__ = [
     "AREA_LAYERS",
@@ -202,7 +202,7 @@ def _shift(geoms: np.ndarray, from_crs: str) -> np.ndarray:
 
 
 def _to_metric(geoms: np.ndarray) -> np.ndarray:
-    return gpd.GeoSeries(geoms, crs=settings.WGS84).to_crs(DEFAULT_CRS).values
+    return project_geometries(geoms, settings.WGS84, DEFAULT_CRS)
 
 
 def _outside(geoms_m: np.ndarray, ref: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:

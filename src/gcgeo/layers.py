@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import settings
 from ._errors import LayerError
-from .crs import DEFAULT_CRS
+from .crs import DEFAULT_CRS, project_geometries
 from .layer_checks import (
     AREA_LAYERS,
     CONFIDENCE_LEVELS,
@@ -228,7 +228,9 @@ def shipped_boundary() -> BaseGeometry | None:
     if gdf.crs is None or not gdf.crs.equals(settings.WGS84):
         out = None
     else:
-        out = shapely.union_all(gdf.to_crs(DEFAULT_CRS).geometry.values)
+        out = shapely.union_all(
+            project_geometries(gdf.geometry.values, settings.WGS84, DEFAULT_CRS)
+        )
     if key is not None:
         _BOUNDARY.clear()  # one shipped boundary at a time
         _BOUNDARY[key] = out

@@ -33,7 +33,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
@@ -42,6 +41,7 @@ from ._errors import InputError
 from .catalogue import Category
 from .columns import POPULATION
 from .coverage import project_points
+from .crs import transformer
 from .engine import (
     NodeDistances,
     from_point,
@@ -183,7 +183,7 @@ def propose_links(
     o = np.where(at_u, 0.0, np.where(at_v, elen[e], o))
     f = np.where((tnode >= 0)[:, None], xy[np.maximum(tnode, 0)], foot[pick])
     gap_p = np.hypot(*(xy[node] - f).T)
-    inv = pyproj.Transformer.from_crs(net.crs, settings.WGS84, always_xy=True)
+    inv = transformer(net.crs, settings.WGS84)
     tlon, tlat = inv.transform(f[:, 0], f[:, 1])
     detour = np.where(np.isfinite(dnet[pick]), dnet[pick], np.nan)
     nodes = net.nodes

@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from . import settings
 from ._errors import EmptyNetworkError, InputError
 from .contract import Contraction, contract
+from .crs import project_geometries, transformer
 from .osm import OSMData, read_osm
 from .terrain import EdgeCosts
 from .walk_filter import WALK_HIGHWAYS, walk_decision
@@ -424,7 +425,7 @@ def build_network(
 
     crs = crs or choose_crs(lon, lat)
     pcrs = _check_projected(crs)
-    tr = pyproj.Transformer.from_crs(settings.WGS84, pcrs, always_xy=True)
+    tr = transformer(settings.WGS84, pcrs)
     x, y = tr.transform(lon, lat)
     x, y = np.asarray(x), np.asarray(y)
     length = np.hypot(x[u] - x[v], y[u] - y[v])
@@ -489,8 +490,8 @@ def build_network(
     report["street_km"] = round(float(length.sum()) / 1000, 3)
     residential = None
     if osm.residential:
-        res = gpd.GeoSeries(osm.residential, crs=settings.WGS84).to_crs(crs)
-        residential = gpd.GeoSeries(shapely.make_valid(res.values), crs=crs)
+        res = project_geometries(osm.residential, settings.WGS84, crs)
+        residential = gpd.GeoSeries(shapely.make_valid(res), crs=crs)
     report["residential_areas"] = len(osm.residential)
     return StreetNetwork(nodes=nodes, edges=edges, crs=crs, report=report, residential=residential)
 
@@ -523,7 +524,7 @@ def from_arrays(
     if len(u) and (min(u.min(), v.min()) < 0 or max(u.max(), v.max()) >= n):
         raise InputError("edge node indices must lie in 0..n-1.")
     pcrs = _check_projected(crs)
-    tr = pyproj.Transformer.from_crs(pcrs, settings.WGS84, always_xy=True)
+    tr = transformer(pcrs, settings.WGS84)
     lon, lat = (np.asarray(a, dtype=float) for a in tr.transform(x, y))
     osmid = np.arange(1, n + 1, dtype=np.int64) if osmid is None else np.asarray(osmid, np.int64)
     way_id = np.arange(1, len(u) + 1, dtype=np.int64) if way_id is None else np.asarray(way_id)

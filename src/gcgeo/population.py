@@ -32,6 +32,7 @@ import shapely
 
 from . import settings
 from ._errors import DependencyError, InputError
+from .crs import transformer
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -137,7 +138,6 @@ def from_raster(origins: gpd.GeoDataFrame, path: str | os.PathLike) -> tuple[np.
         raise DependencyError(
             'A population raster needs rasterio; install it with `pip install "gcgeo[checkup]"`.'
         ) from exc
-    import pyproj
 
     cell = float(origins.attrs.get("cell_m") or 0)
     if cell <= 0:
@@ -155,7 +155,7 @@ def from_raster(origins: gpd.GeoDataFrame, path: str | os.PathLike) -> tuple[np.
         raise InputError(f"The population raster {str(path)!r} has negative or infinite values.")
     rows, cols = np.nonzero(values)
     px, py = rasterio.transform.xy(transform, rows, cols, offset="center")
-    tr = pyproj.Transformer.from_crs(crs.to_wkt(), origins.crs, always_xy=True)
+    tr = transformer(crs.to_wkt(), origins.crs)
     x, y = tr.transform(np.asarray(px, float), np.asarray(py, float))
     # which cell: the grid is regular, so the cell is found by rounding, then matched
     ox, oy = origins["x"].to_numpy(float), origins["y"].to_numpy(float)

@@ -113,15 +113,14 @@ def coords_to_wgs84(x: Any, y: Any, crs: str | Any) -> tuple[np.ndarray, np.ndar
     Non-finite results (a point outside a projected CRS) are returned as NaN for the
     caller to report.
     """
-    import pyproj
 
-    from .crs import to_wgs84
+    from .crs import to_wgs84, transformer
 
     x, y = np.asarray(x, float), np.asarray(y, float)
     if isinstance(crs, str):
         lon, lat = to_wgs84(x, y, crs)
     else:
-        t = pyproj.Transformer.from_crs(crs, settings.WGS84, always_xy=True)
+        t = transformer(crs, settings.WGS84)
         lon, lat = t.transform(x, y, errcheck=False)
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     bad = ~(np.isfinite(lon) & np.isfinite(lat))

@@ -37,6 +37,7 @@ import numpy as np
 
 from . import settings
 from ._errors import DependencyError, InputError
+from .crs import transformer
 
 if TYPE_CHECKING:
     from .network import StreetNetwork
@@ -455,7 +456,6 @@ def sample_dem(
         raise DependencyError(
             'A DEM needs rasterio; install it with `pip install "gcgeo[checkup]"`.'
         ) from exc
-    import pyproj
 
     files = dem_paths(paths)
     x = np.asarray(x, dtype=float)
@@ -469,7 +469,7 @@ def sample_dem(
             with rasterio.open(path) as src:
                 if src.crs is None:
                     raise InputError(f"The DEM {path!r} has no CRS; save it with one.")
-                tr = pyproj.Transformer.from_crs(crs, src.crs.to_wkt(), always_xy=True)
+                tr = transformer(crs, src.crs.to_wkt())
                 px, py = tr.transform(x[todo], y[todo])
                 inv = ~src.transform
                 px, py = np.asarray(px, dtype=float), np.asarray(py, dtype=float)

@@ -18,6 +18,7 @@ import shapely
 
 from .. import settings
 from .._errors import ScenarioError
+from ..crs import transformer
 from ..network import StreetNetwork
 from ..snap import Snap, snap_points
 from .parse import DEFAULT_LINK_SNAP_M, Scenario
@@ -36,8 +37,8 @@ NODE_TOLERANCE_M = 0.5
 
 
 def _projector(net: StreetNetwork) -> tuple[pyproj.Transformer, pyproj.Transformer]:
-    fwd = pyproj.Transformer.from_crs(settings.WGS84, net.crs, always_xy=True)
-    inv = pyproj.Transformer.from_crs(net.crs, settings.WGS84, always_xy=True)
+    fwd = transformer(settings.WGS84, net.crs)
+    inv = transformer(net.crs, settings.WGS84)
     return fwd, inv
 
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pyproj
 import shapely
 
 from .. import settings
@@ -34,6 +33,7 @@ from .._errors import InputError, ScenarioError
 from ..by_area import AREA_COLUMNS
 from ..catalogue import Category
 from ..coverage import edge_minutes, project_points, search_limit
+from ..crs import transformer
 from ..incremental import CategoryState
 from ..layers import load_layer
 from ..network import StreetNetwork
@@ -204,7 +204,7 @@ class Session:
 
     def __init__(self, data: ServeData) -> None:
         self.data = data
-        self._fwd = pyproj.Transformer.from_crs(settings.WGS84, data.net.crs, always_xy=True)
+        self._fwd = transformer(settings.WGS84, data.net.crs)
         self.reset()
 
     # ------------------------------------------------------------------ edits
