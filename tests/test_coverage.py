@@ -112,6 +112,42 @@ def test_grid_residential_rule(tmp_path: Path) -> None:
     assert len(o) == 1 and o["x"].iloc[0] - X0 == pytest.approx(150, abs=0.01)
 
 
+@pytest.mark.parametrize("layout", ["buildings", "on-cell-edges", "one-large-area"])
+def test_grid_residential_rule_equals_testing_every_cell(study, layout: str) -> None:
+    """Drawing only the cells near each building keeps exactly the cells whose square
+    meets residential land: the same as testing every cell against their union."""
+    net = study.network
+    rng = np.random.default_rng(11)
+    x0, y0, x1, y1 = net.bounds
+    cell = 25.0
+    if layout == "buildings":  # small squares anywhere, some overlapping
+        cx, cy = rng.uniform(x0, x1, 40), rng.uniform(y0, y1, 40)
+        geoms = shapely.box(cx - 4, cy - 3, cx + 4, cy + 3)
+    elif layout == "on-cell-edges":  # corners and sides exactly on the cells' squares
+        every = grid_origins(net, cell=cell, rule="all")
+        pick = rng.choice(len(every), 30, replace=False)
+        ax = every["x"].to_numpy()[pick] - cell / 2  # the squares' own corners, as drawn
+        ay = every["y"].to_numpy()[pick] - cell / 2
+        geoms = np.concatenate(
+            [
+                shapely.points(ax[:10], ay[:10]),  # a corner: meets the four squares there
+                shapely.box(ax[10:20] - 5, ay[10:20] + 5, ax[10:20], ay[10:20] + 10),
+                shapely.box(ax[20:] + cell, ay[20:] + 3, ax[20:] + cell + 4, ay[20:] + 6),
+            ]
+        )
+    else:  # one polygon over most of the grid: the slack boxes hold more cells than the grid
+        geoms = np.array([shapely.Polygon([(x0, y0), (x1, y0 + 40), (x0 + 60, y1)])])
+    residential = gpd.GeoSeries(geoms, crs=net.crs)
+    o = grid_origins(net.replace(residential=residential), cell=cell, rule="residential")
+    every = grid_origins(net, cell=cell, rule="all")
+    boxes = shapely.box(
+        every["x"] - cell / 2, every["y"] - cell / 2, every["x"] + cell / 2, every["y"] + cell / 2
+    )
+    want = shapely.intersects(boxes, shapely.union_all(geoms[~shapely.is_empty(geoms)]))
+    assert 0 < want.sum() < len(every)
+    np.testing.assert_array_equal(o[["x", "y"]].to_numpy(), every[["x", "y"]].to_numpy()[want])
+
+
 def test_grid_boundary_and_bad_cell(study) -> None:
     lo, hi = lonlat(0, 0), lonlat(200, 200)
     poly = shapely.box(lo[0], lo[1], hi[0], hi[1])
