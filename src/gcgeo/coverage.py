@@ -243,6 +243,11 @@ def grid_origins(
     return out
 
 
+#: Slack (in cells) around each bounding box in :func:`_cells_meeting`: far more than
+#: the rounding of a square's sides (~1e-16 of a coordinate), far less than a cell.
+_SLACK = 1e-6
+
+
 def _cells_meeting(
     geoms: np.ndarray,
     gx: np.ndarray,
@@ -256,21 +261,23 @@ def _cells_meeting(
     kept ones' centres ``gx``, ``gy``) have a square that intersects one of ``geoms``, as
     an array over the kept cells.
 
-    Only the cells near each geometry's bounding box (one cell of slack on every side)
-    are drawn and tested, a few per building where drawing every cell of a district
-    costs ~70 ms; when the boxes together hold more cells than the grid, every cell is
-    tested instead. Both give the same answer: a square can only meet a geometry
-    whose bounding box it meets.
+    Only the cells whose square meets a geometry's bounding box are drawn and tested,
+    one or two per building where drawing every cell of a district costs ~70 ms; when
+    the boxes together hold more cells than the grid, every cell is tested instead.
+    Both give the same answer: a square can only meet a geometry whose bounding box
+    it meets.
     """
     nx, ny = len(xs), len(ys)
     pos = np.cumsum(inside) - 1  # full grid index -> position among the kept cells
     b = shapely.bounds(geoms)
     ok = np.isfinite(b).all(axis=1)
     x0, y0 = xs[0] - cell / 2 if nx else 0.0, ys[0] - cell / 2 if ny else 0.0
-    i0 = np.clip(np.floor((b[ok, 0] - x0) / cell) - 1, 0, nx).astype(np.int64)
-    i1 = np.clip(np.floor((b[ok, 2] - x0) / cell) + 2, 0, nx).astype(np.int64)
-    j0 = np.clip(np.floor((b[ok, 1] - y0) / cell) - 1, 0, ny).astype(np.int64)
-    j1 = np.clip(np.floor((b[ok, 3] - y0) / cell) + 2, 0, ny).astype(np.int64)
+    # square i spans [x0 + i * cell, x0 + (i + 1) * cell] up to rounding (its sides are
+    # drawn from the centres); _SLACK of a cell more on each side covers that
+    i0 = np.clip(np.ceil((b[ok, 0] - x0) / cell - 1 - _SLACK), 0, nx).astype(np.int64)
+    i1 = np.clip(np.floor((b[ok, 2] - x0) / cell + _SLACK) + 1, 0, nx).astype(np.int64)
+    j0 = np.clip(np.ceil((b[ok, 1] - y0) / cell - 1 - _SLACK), 0, ny).astype(np.int64)
+    j1 = np.clip(np.floor((b[ok, 3] - y0) / cell + _SLACK) + 1, 0, ny).astype(np.int64)
     wide = i1 - i0
     n_pairs = int((wide * (j1 - j0)).sum())
     if n_pairs > len(gx):  # large areas: test every cell once
