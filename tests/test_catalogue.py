@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gcgeo import CategoryError
-from gcgeo.catalogue import load_catalogue
+from gcgeo.catalogue import Catalogue, Category, Rule, load_catalogue
 
 REQUIRED = [
     "kindergarten", "primary_school", "middle_school", "health_centre", "clinic", "elderly_care",
@@ -122,9 +122,17 @@ def test_indexed_classify_equals_trying_every_rule(beijing_osm: Path) -> None:
     items = [kv for tags in pois for kv in tags.items()]
     mixed = [dict(rng.sample(items, rng.randint(1, 4))) for _ in range(400)]
     mixed += [{"name": "阳光幼儿园"}, {"name": "公交站 幼儿园", "highway": "bus_stop"}, {}]
+    names = [tags["name"] for tags in pois if tags.get("name")]
+    mixed += [{"name": n} for n in names]  # each real name alone: only name rules can match
+    mixed += [{"name:zh": n, "amenity": "parking"} for n in names[:50]]
     hits = 0
     for tags in pois + mixed:
         want = [c.id for c in cat if c.matches(tags)]
         assert cat.classify(tags) == want, tags
         hits += bool(want)
     assert hits > 50  # the comparison covered many classified features
+    # a rule made in code with an empty word matches every feature, named or not
+    anything = Category("any", "任意", "any", 1, 500.0, "test", rules=(Rule(names=("",)),))
+    odd = Catalogue({"any": anything})
+    for tags in ({}, {"name": "x"}, {"amenity": "school"}):
+        assert odd.classify(tags) == [c.id for c in odd if c.matches(tags)] == ["any"]

@@ -157,16 +157,20 @@ class Catalogue:
 
         The same as ``[c.id for c in self if c.matches(tags)]``, but only the rules that
         can match are tried: those naming one of the feature's tags (or its key, for
-        ``key=*``) and the name-only rules (:attr:`_rule_index`).
+        ``key=*``) and the name-only rules with a word that starts with a character of the
+        feature's name (:attr:`_rule_index`; a name-only rule matches only a name holding
+        one of its words).
         """
-        cats, by_tag, by_key, name_only = self._rule_index
-        hits = set(name_only)
+        cats, by_tag, by_key, by_char = self._rule_index
+        name = tags.get("name", "") or tags.get("name:zh", "") or ""
+        hits: set[tuple[int, int]] = set()
+        for ch in {*name, ""}:  # "": a rule built in code with an empty word matches any name
+            hits.update(by_char.get(ch, ()))
         for k, v in tags.items():
             hits.update(by_key.get(k, ()))
             hits.update(by_tag.get((k, v), ()))
         if not hits:
             return []
-        name = tags.get("name", "") or tags.get("name:zh", "") or ""
         found = {c for c, r in hits if cats[c].rules[r].matches(tags, name)}
         return [cats[c].id for c in sorted(found)]
 
@@ -177,23 +181,25 @@ class Catalogue:
         tuple[Category, ...],
         dict[tuple[str, str], list[tuple[int, int]]],
         dict[str, list[tuple[int, int]]],
-        list[tuple[int, int]],
+        dict[str, set[tuple[int, int]]],
     ]:
         """The categories in order; (category, rule) positions by the exact tag and by the
-        ``key=*`` key each rule names; and the rules that name no tag (names alone)."""
+        ``key=*`` key each rule names; and the rules that name no tag (names alone) by the
+        first character of each of their words."""
         by_tag: dict[tuple[str, str], list[tuple[int, int]]] = {}
         by_key: dict[str, list[tuple[int, int]]] = {}
-        name_only: list[tuple[int, int]] = []
+        by_char: dict[str, set[tuple[int, int]]] = {}
         for c, cat in enumerate(self.categories.values()):
             for r, rule in enumerate(cat.rules):
-                if not rule.tags:
-                    name_only.append((c, r))
+                if not rule.tags:  # without words it never matches: not indexed at all
+                    for word in rule.names:
+                        by_char.setdefault(word[:1], set()).add((c, r))
                 for k, v in rule.tags:
                     if v == "*":
                         by_key.setdefault(k, []).append((c, r))
                     else:
                         by_tag.setdefault((k, v), []).append((c, r))
-        return tuple(self.categories.values()), by_tag, by_key, name_only
+        return tuple(self.categories.values()), by_tag, by_key, by_char
 
 
 class CatalogueWarning(GcgeoWarning):
