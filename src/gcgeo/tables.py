@@ -113,7 +113,6 @@ def coords_to_wgs84(x: Any, y: Any, crs: str | Any) -> tuple[np.ndarray, np.ndar
     Non-finite results (a point outside a projected CRS) are returned as NaN for the
     caller to report.
     """
-
     from .crs import to_wgs84, transformer
 
     x, y = np.asarray(x, float), np.asarray(y, float)
